@@ -1,0 +1,27 @@
+package mmap
+
+import "errors"
+
+// Argument errors. Each error this package returns for a bad argument wraps
+// one of these, with the offending values in its message, so callers test for
+// them with errors.Is.
+var (
+	// ErrInvalidOffset: an offset that is negative, not a multiple of the
+	// page size, or past the end of the file.
+	ErrInvalidOffset = errors.New("mmap: invalid offset")
+	// ErrInvalidLength: a length that is zero or negative where a size is
+	// needed (ANON), that overflows offset+length, that does not fit in an
+	// int, or a whole-file map of a file without a size (pipe, device).
+	ErrInvalidLength = errors.New("mmap: invalid length")
+	// ErrInvalidProt: prot bits other than RDWR, COPY and EXEC, or RDWR and
+	// COPY together.
+	ErrInvalidProt = errors.New("mmap: invalid prot")
+	// ErrInvalidFlags: flags bits this package does not define.
+	ErrInvalidFlags = errors.New("mmap: invalid flags")
+	// ErrNoFile: a file mapping was asked for with a nil *os.File.
+	ErrNoFile = errors.New("mmap: no file")
+	// ErrNotMapped: the slice is not a live mapping made by this package
+	// (a derived slice given to Unmap, a second Unmap, or memory that was
+	// never mapped here).
+	ErrNotMapped = errors.New("mmap: not a live mapping")
+)

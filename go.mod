@@ -1,0 +1,3 @@
+module github.com/hugemap/mmap
+
+go 1.24

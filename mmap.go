@@ -1,0 +1,327 @@
+// Package mmap maps files and anonymous memory into the address space.
+//
+// The API is a superset of github.com/edsrzf/mmap-go v1.2.0: the same
+// constants, the same functions and the same [MMap] type, so changing the
+// import path is enough to switch. What differs (each a bug fix) is listed in
+// the README and pinned by tests:
+//
+//   - a whole-file map at an offset maps size-offset bytes, and an offset past
+//     the end of the file is an error ([ErrInvalidOffset]);
+//   - an empty file, or a zero length, maps to an empty, non-nil MMap without a
+//     syscall; its methods succeed and do nothing;
+//   - ANON maps are private (MAP_PRIVATE|MAP_ANONYMOUS), not shared;
+//   - Unmap of a derived slice, or a second Unmap, returns [ErrNotMapped] and
+//     leaves the mapping intact;
+//   - Flush, Lock and Unlock accept any sub-slice of a live mapping and act on
+//     the whole pages that cover it;
+//   - undefined or contradictory prot and flags bits are errors.
+//
+// # How the work is done
+//
+// On Unix with cgo enabled every operation is one call into a small C shim
+// (mmap.c) over libc's mmap, munmap, msync, mlock and munlock, so the
+// constants come from the platform's own headers and page faults taken inside
+// those calls do not hold a Go scheduler P. With CGO_ENABLED=0 the same
+// operations go through the standard library's syscall package; [Backend]
+// says which path a binary uses. Windows uses CreateFileMapping and
+// MapViewOfFile through the syscall package.
+//
+// # Concurrency
+//
+// Map, MapRegion and the methods of distinct mappings may be called from any
+// number of goroutines at once. The bytes of a mapping are plain memory: the
+// caller synchronises reads and writes to them. Unmap must not run at the same
+// time as any other use of the same mapping, exactly as a file must not be
+// read while it is being closed.
+//
+// # Faults
+//
+// Touching a page of a file mapping that lies wholly past the end of the file
+// (the file was shorter than the mapping, or was truncated later) raises
+// SIGBUS on Unix and EXCEPTION_IN_PAGE_ERROR on Windows, which kills the
+// process unless runtime/debug.SetPanicOnFault is in force.
+package mmap
+
+import (
+	"fmt"
+	"io/fs"
+	"math"
+	"os"
+	"syscall"
+	"unsafe"
+)
+
+// Protection bits for the prot argument, with the values of mmap-go.
+const (
+	// RDONLY maps the memory read-only.
+	// Attempts to write to the MMap object will result in undefined behavior.
+	RDONLY = 0
+	// RDWR maps the memory as read-write. Writes to the MMap object will update the
+	// underlying file.
+	RDWR = 1 << iota
+	// COPY maps the memory as copy-on-write. Writes to the MMap object will affect
+	// memory, but the underlying file will remain unchanged.
+	COPY
+	// If EXEC is set, the mapped memory is marked as executable.
+	EXEC
+)
+
+// Flag bits for the flags argument, with the values of mmap-go.
+const (
+	// If the ANON flag is set, the mapped memory will not be backed by a file.
+	// The memory is private to the process and starts zeroed.
+	ANON = 1 << iota
+)
+
+const (
+	knownProt  = RDWR | COPY | EXEC
+	knownFlags = ANON
+)
+
+// MMap represents a file mapped into memory.
+//
+// Its length is exactly the length that was asked for and its capacity equals
+// its length, so no slice of it reaches bytes the caller did not map.
+type MMap []byte
+
+// Map maps an entire file into memory.
+// If ANON is set in flags, f is ignored.
+func Map(f *os.File, prot, flags int) (MMap, error) {
+	return MapRegion(f, -1, prot, flags, 0)
+}
+
+// MapRegion maps part of a file into memory.
+// The offset parameter must be a multiple of the system's page size.
+// If length < 0, the entire file will be mapped.
+// If ANON is set in flags, f is ignored.
+//
+// The whole-file length is the file's size minus offset; an offset past the
+// end of the file is an error. A length of zero, or a whole-file map of an
+// empty file, returns an empty, non-nil MMap and makes no syscall. Mapping
+// more bytes than the file holds is allowed on Unix, but touching a page
+// that lies wholly past the end of the file raises SIGBUS.
+//
+// Errors from the system wrap the errno in an *fs.PathError naming the file
+// (or an *os.SyscallError for ANON maps), so errors.Is(err, fs.ErrPermission)
+// reports a file opened read-only and mapped RDWR. Argument errors wrap one of
+// the Err variables of this package.
+func MapRegion(f *os.File, length int, prot, flags int, offset int64) (MMap, error) {
+	if err := checkProtFlags(prot, flags); err != nil {
+		return nil, err
+	}
+	if offset < 0 {
+		return nil, fmt.Errorf("%w: offset %d is negative", ErrInvalidOffset, offset)
+	}
+	if offset%int64(os.Getpagesize()) != 0 {
+		return nil, fmt.Errorf("%w: offset %d is not a multiple of the page size %d", ErrInvalidOffset, offset, os.Getpagesize())
+	}
+	if flags&ANON != 0 {
+		if length <= 0 {
+			return nil, fmt.Errorf("%w: anonymous mapping requires a length > 0, got %d", ErrInvalidLength, length)
+		}
+		r, err := osMapAnon(length, prot, flags)
+		if err != nil {
+			return nil, err
+		}
+		return register(r), nil
+	}
+	if f == nil {
+		return nil, fmt.Errorf("%w: file mapping needs a file (pass ANON to map memory)", ErrNoFile)
+	}
+	if length < 0 {
+		var err error
+		if length, err = wholeFileLength(f, offset); err != nil {
+			return nil, err
+		}
+	}
+	if uint64(offset)+uint64(length) > math.MaxInt64 {
+		return nil, fmt.Errorf("%w: offset %d + length %d overflows int64", ErrInvalidLength, offset, length)
+	}
+	if length == 0 {
+		return empty(f)
+	}
+	rc, err := f.SyscallConn()
+	if err != nil {
+		return nil, &fs.PathError{Op: "mmap", Path: f.Name(), Err: err}
+	}
+	var r *region
+	// Control keeps the descriptor open while the kernel maps it, so a
+	// concurrent Close cannot hand the number to another file mid-call.
+	ctlErr := rc.Control(func(fd uintptr) {
+		r, err = osMapFile(fd, offset, length, prot, flags)
+	})
+	if ctlErr != nil {
+		return nil, &fs.PathError{Op: "mmap", Path: f.Name(), Err: ctlErr}
+	}
+	if err != nil {
+		return nil, explainMapError(f, err)
+	}
+	return register(r), nil
+}
+
+func checkProtFlags(prot, flags int) error {
+	if prot&^knownProt != 0 {
+		return fmt.Errorf("%w: unknown bits %#x in prot %#x", ErrInvalidProt, prot&^knownProt, prot)
+	}
+	if prot&RDWR != 0 && prot&COPY != 0 {
+		return fmt.Errorf("%w: RDWR and COPY together (shared or private?)", ErrInvalidProt)
+	}
+	if flags&^knownFlags != 0 {
+		return fmt.Errorf("%w: unknown bits %#x in flags %#x", ErrInvalidFlags, flags&^knownFlags, flags)
+	}
+	return nil
+}
+
+// wholeFileLength is the length of a map from offset to the end of f.
+func wholeFileLength(f *os.File, offset int64) (int, error) {
+	fi, err := f.Stat()
+	if err != nil {
+		return 0, err
+	}
+	if fi.IsDir() {
+		return 0, &fs.PathError{Op: "mmap", Path: f.Name(), Err: syscall.EISDIR}
+	}
+	if !fi.Mode().IsRegular() {
+		return 0, fmt.Errorf("%w: %s is not a regular file (%v), so it has no size to map; pass a length", ErrInvalidLength, f.Name(), fi.Mode().Type())
+	}
+	size := fi.Size()
+	if offset > size {
+		return 0, fmt.Errorf("%w: offset %d is past the end of %s (size %d)", ErrInvalidOffset, offset, f.Name(), size)
+	}
+	if size-offset > math.MaxInt {
+		return 0, fmt.Errorf("%w: %d bytes of %s from offset %d do not fit in an int", ErrInvalidLength, size-offset, f.Name(), offset)
+	}
+	return int(size - offset), nil
+}
+
+// empty is the MMap for zero bytes of f. It checks f as a map would, so a
+// closed file or a directory is still an error.
+func empty(f *os.File) (MMap, error) {
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	if fi.IsDir() {
+		return nil, &fs.PathError{Op: "mmap", Path: f.Name(), Err: syscall.EISDIR}
+	}
+	return MMap{}, nil
+}
+
+// explainMapError names the file in a failed map and, where the kernel's
+// errno is vague (ENODEV for a directory), says what was really wrong.
+func explainMapError(f *os.File, err error) error {
+	if fi, statErr := f.Stat(); statErr == nil && fi.IsDir() {
+		err = syscall.EISDIR
+	}
+	return &fs.PathError{Op: "mmap", Path: f.Name(), Err: err}
+}
+
+// Lock keeps the mapped region in physical memory, ensuring that it will not be
+// swapped out. m may be any sub-slice of a mapping; the whole pages that
+// cover it are locked (mlock on Unix, VirtualLock on Windows).
+func (m MMap) Lock() error {
+	if len(m) == 0 {
+		return nil
+	}
+	r, off, n, err := lookupPages(m)
+	if err != nil {
+		return err
+	}
+	return osLock(r, off, n)
+}
+
+// Unlock reverses the effect of Lock, allowing the mapped region to potentially
+// be swapped out. Unlike mmap-go's documentation says, unlocking pages that are
+// not locked is not an error on Linux.
+func (m MMap) Unlock() error {
+	if len(m) == 0 {
+		return nil
+	}
+	r, off, n, err := lookupPages(m)
+	if err != nil {
+		return err
+	}
+	return osUnlock(r, off, n)
+}
+
+// Flush synchronizes the mapping's contents to the file's contents on disk
+// (msync with MS_SYNC on Unix; FlushViewOfFile then FlushFileBuffers on
+// Windows). m may be any sub-slice of a mapping; the whole pages that cover it
+// are written. Flushing an ANON or COPY mapping does nothing and succeeds.
+func (m MMap) Flush() error {
+	if len(m) == 0 {
+		return nil
+	}
+	r, off, n, err := lookupPages(m)
+	if err != nil {
+		return err
+	}
+	return osFlush(r, off, n)
+}
+
+// Unmap deletes the memory mapped region and sets m to nil.
+// Trying to read or write any remaining references to m after Unmap is called will
+// result in undefined behavior.
+//
+// Unmap must be called on the slice value that was originally returned from
+// Map or MapRegion. A derived slice, a nil MMap, or a mapping that was already
+// unmapped gives [ErrNotMapped] and changes nothing. An empty MMap unmaps
+// without a syscall.
+//
+// On Unix, writes to a shared file mapping are in the page cache and
+// visible to every reader of the file when Unmap returns; the kernel writes
+// them to disk later. Call Flush first when they must be durable. On
+// Windows, Unmap also flushes the view, as mmap-go does.
+func (m *MMap) Unmap() error {
+	if *m == nil {
+		return fmt.Errorf("%w: Unmap of a nil MMap (already unmapped?)", ErrNotMapped)
+	}
+	if len(*m) == 0 {
+		*m = nil
+		return nil
+	}
+	r, err := unregister(*m)
+	if err != nil {
+		return err
+	}
+	if err := osUnmap(r); err != nil {
+		// Still mapped, so nobody else can have been given its address.
+		register(r)
+		return err
+	}
+	*m = nil
+	return nil
+}
+
+// Backend names the implementation this binary uses: "cgo" (the C shim),
+// "syscall" (pure Go, Unix with CGO_ENABLED=0), "windows", or "unsupported".
+func Backend() string { return backend }
+
+// region is one live mapping as the OS made it. Its fields do not change
+// after osMap* returns it.
+type region struct {
+	base unsafe.Pointer // start of what the OS mapped; page aligned
+	size uintptr        // bytes the OS mapped, as its unmap call needs
+	lead uintptr        // bytes between base and the caller's first byte
+	len  int            // bytes handed to the caller
+	prot int            // the prot bits it was mapped with
+	sys  sysRegion      // what else the OS needs to flush or unmap it
+}
+
+// data is the caller's view of r.
+func (r *region) data() MMap {
+	return unsafe.Slice((*byte)(unsafe.Add(r.base, r.lead)), r.len)
+}
+
+// lookupPages finds the mapping that holds all of m and the page-aligned
+// range, relative to its base, that covers m.
+func lookupPages(m MMap) (r *region, off, n uintptr, err error) {
+	r, start := lookup(m)
+	if r == nil {
+		return nil, 0, 0, fmt.Errorf("%w: %d bytes at %#x are not inside a live mapping", ErrNotMapped, len(m), addr(m))
+	}
+	page := uintptr(os.Getpagesize())
+	off = start &^ (page - 1)
+	end := (start + uintptr(len(m)) + page - 1) &^ (page - 1)
+	return r, off, end - off, nil
+}
