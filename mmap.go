@@ -151,7 +151,9 @@ func MapRegion(f *os.File, length int, prot, flags int, offset int64) (MMap, err
 		r, err = osMapFile(fd, offset, length, prot, flags)
 	})
 	if ctlErr != nil {
-		return nil, &fs.PathError{Op: "mmap", Path: f.Name(), Err: ctlErr}
+		// Control fails only for a closed file, with an internal error
+		// value; os.File's own methods report that as fs.ErrClosed.
+		return nil, &fs.PathError{Op: "mmap", Path: f.Name(), Err: fs.ErrClosed}
 	}
 	if err != nil {
 		return nil, explainMapError(f, err)

@@ -1,0 +1,342 @@
+package mmap
+
+import (
+	"bufio"
+	"encoding/binary"
+	"errors"
+	"flag"
+	"os"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"unsafe"
+)
+
+// What the kernel did, read back from /proc.
+
+var wantBackend = flag.String("backend", "", "fail unless Backend() reports this (the build script sets it)")
+
+func TestBackendIsTheOneBuilt(t *testing.T) {
+	if *wantBackend == "" {
+		t.Skip("no -backend given; the build script runs this with -backend=cgo and -backend=syscall")
+	}
+	if Backend() != *wantBackend {
+		t.Fatalf("Backend() = %q, want %q", Backend(), *wantBackend)
+	}
+}
+
+// vma is one line of /proc/self/maps plus its smaps fields.
+type vma struct {
+	start, end uintptr
+	perms      string
+	path       string
+	fields     map[string]int64 // smaps "Key: N kB" lines, in kB
+}
+
+// vmaOf returns the mapping that holds m's first byte.
+func vmaOf(t testing.TB, m MMap) vma {
+	t.Helper()
+	p := addr(m)
+	f, err := os.Open("/proc/self/smaps")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	var cur *vma
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		line := sc.Text()
+		fs := strings.Fields(line)
+		if len(fs) >= 5 && strings.Contains(fs[0], "-") && !strings.HasSuffix(fs[0], ":") {
+			if cur != nil {
+				break
+			}
+			lo, hi, _ := strings.Cut(fs[0], "-")
+			start, _ := strconv.ParseUint(lo, 16, 64)
+			end, _ := strconv.ParseUint(hi, 16, 64)
+			if p >= uintptr(start) && p < uintptr(end) {
+				cur = &vma{start: uintptr(start), end: uintptr(end), perms: fs[1], fields: map[string]int64{}}
+				if len(fs) >= 6 {
+					cur.path = strings.Join(fs[5:], " ")
+				}
+			}
+			continue
+		}
+		if cur != nil && len(fs) >= 2 && strings.HasSuffix(fs[0], ":") {
+			n, err := strconv.ParseInt(fs[1], 10, 64)
+			if err == nil {
+				cur.fields[strings.TrimSuffix(fs[0], ":")] = n
+			}
+		}
+	}
+	if cur == nil {
+		t.Fatalf("no mapping at %#x in /proc/self/smaps", p)
+	}
+	return *cur
+}
+
+// statusKB reads a "Key: N kB" line of /proc/self/status.
+func statusKB(t testing.TB, key string) int64 {
+	t.Helper()
+	b, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, key+":"); ok {
+			n, err := strconv.ParseInt(strings.Fields(v)[0], 10, 64)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return n
+		}
+	}
+	t.Fatalf("no %s in /proc/self/status", key)
+	return 0
+}
+
+func TestKernelSeesProtAndSharing(t *testing.T) {
+	f := tempFile(t, pattern(2*page), os.O_RDWR)
+	cases := []struct {
+		prot, flags int
+		perms       string
+	}{
+		{RDONLY, 0, "r--s"},
+		{RDWR, 0, "rw-s"},
+		{COPY, 0, "rw-p"},
+		{RDONLY | EXEC, 0, "r-xs"},
+		{RDWR | EXEC, 0, "rwxs"},
+		{COPY | EXEC, 0, "rwxp"},
+		// Anonymous maps are private: a shared one would show "s" and a
+		// "/dev/zero (deleted)" shmem object.
+		{RDWR, ANON, "rw-p"},
+		{RDONLY, ANON, "r--p"},
+	}
+	for _, c := range cases {
+		m := mustMap(t, f, page, c.prot, c.flags, 0)
+		v := vmaOf(t, m)
+		if v.perms != c.perms {
+			t.Errorf("prot %d flags %d: kernel shows %s, want %s", c.prot, c.flags, v.perms, c.perms)
+		}
+		wantPath := f.Name()
+		if c.flags&ANON != 0 {
+			wantPath = ""
+		}
+		if v.path != wantPath {
+			t.Errorf("prot %d flags %d: mapping of %q, want %q", c.prot, c.flags, v.path, wantPath)
+		}
+		mustUnmap(t, &m)
+	}
+}
+
+func TestLengthIsExactMappingIsPageRounded(t *testing.T) {
+	f := tempFile(t, pattern(3*page), os.O_RDONLY)
+	m := mustMap(t, f, 10, RDONLY, 0, int64(page))
+	defer mustUnmap(t, &m)
+	if len(m) != 10 || cap(m) != 10 {
+		t.Fatalf("len %d cap %d, want 10", len(m), cap(m))
+	}
+	v := vmaOf(t, m)
+	if v.start != addr(m) || v.end-v.start != uintptr(page) {
+		t.Fatalf("kernel mapping %#x-%#x, want one page at %#x", v.start, v.end, addr(m))
+	}
+}
+
+func TestLockIsSeenByTheKernel(t *testing.T) {
+	const pages = 64
+	m := mustMap(t, nil, pages*page, RDWR, ANON, 0)
+	defer mustUnmap(t, &m)
+	kb := int64(page / 1024)
+	before := statusKB(t, "VmLck")
+	if err := m.Lock(); err != nil {
+		t.Fatal(err)
+	}
+	if got := statusKB(t, "VmLck") - before; got != pages*kb {
+		t.Fatalf("VmLck grew by %d kB after Lock, want %d", got, pages*kb)
+	}
+	if v := vmaOf(t, m); v.fields["Locked"] != pages*kb || v.fields["Rss"] != pages*kb {
+		t.Fatalf("smaps Locked %d kB, Rss %d kB; want %d each (mlock faults every page in)", v.fields["Locked"], v.fields["Rss"], pages*kb)
+	}
+	if err := m.Unlock(); err != nil {
+		t.Fatal(err)
+	}
+	if got := statusKB(t, "VmLck") - before; got != 0 {
+		t.Fatalf("VmLck still %d kB above the start after Unlock", got)
+	}
+	// A derived slice locks the whole pages that cover it: here pages 1 and 2.
+	if err := m[page+1 : 2*page+1].Lock(); err != nil {
+		t.Fatal(err)
+	}
+	if got := statusKB(t, "VmLck") - before; got != 2*kb {
+		t.Fatalf("VmLck grew by %d kB after locking a slice over 2 pages, want %d", got, 2*kb)
+	}
+	if err := m.Unlock(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// pageDirty reports the kernel's PG_dirty flag of the page behind p, from
+// /proc/self/pagemap (physical frame) and /proc/kpageflags (bit 4).
+func pageDirty(t testing.TB, p unsafe.Pointer) bool {
+	t.Helper()
+	pm, err := os.Open("/proc/self/pagemap")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pm.Close()
+	var e [8]byte
+	if _, err := pm.ReadAt(e[:], int64(uintptr(p)/uintptr(page))*8); err != nil {
+		t.Fatal(err)
+	}
+	entry := binary.LittleEndian.Uint64(e[:])
+	pfn := entry & (1<<55 - 1)
+	if entry&(1<<63) == 0 || pfn == 0 {
+		t.Fatalf("page at %p is not present or its frame is hidden (pagemap entry %#x)", p, entry)
+	}
+	kf, err := os.Open("/proc/kpageflags")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer kf.Close()
+	if _, err := kf.ReadAt(e[:], int64(pfn)*8); err != nil {
+		t.Fatal(err)
+	}
+	return binary.LittleEndian.Uint64(e[:])&(1<<4) != 0
+}
+
+// Flush must write the pages back, not merely succeed: the kernel's dirty
+// flag goes from set to clear, for a sub-slice as for the whole mapping.
+func TestFlushWritesPagesBack(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("reading physical page flags needs root (CAP_SYS_ADMIN); CI runs as root")
+	}
+	f := tempFile(t, pattern(3*page), os.O_RDWR)
+	m := mustMap(t, f, -1, RDWR, 0, 0)
+	defer mustUnmap(t, &m)
+	for i := range 3 {
+		m[i*page] ^= 0xFF
+	}
+	pageAt := func(i int) unsafe.Pointer { return unsafe.Pointer(&m[i*page]) }
+	for i := range 3 {
+		if !pageDirty(t, pageAt(i)) {
+			t.Fatalf("page %d is clean right after a write; the check cannot see a flush", i)
+		}
+	}
+	if err := m[page+5 : page+6].Flush(); err != nil {
+		t.Fatal(err)
+	}
+	// Only the flushed page is asserted: ext4 may write its neighbours
+	// back too (ordered-mode journal commits flush the inode's data).
+	if pageDirty(t, pageAt(1)) {
+		t.Fatal("page 1 still dirty after flushing a byte of it")
+	}
+	for i := range 3 {
+		m[i*page] ^= 0xFF
+	}
+	if err := m.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 3 {
+		if pageDirty(t, pageAt(i)) {
+			t.Fatalf("page %d still dirty after Flush", i)
+		}
+	}
+}
+
+// fdsAndMaps counts this process's open descriptors and mappings.
+func fdsAndMaps(t testing.TB) (fds, maps int) {
+	t.Helper()
+	ents, err := os.ReadDir("/proc/self/fd")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile("/proc/self/maps")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return len(ents), strings.Count(string(b), "\n")
+}
+
+func TestNoLeakOverThousandsOfCycles(t *testing.T) {
+	const cycles = 3000
+	f := tempFile(t, pattern(4*page), os.O_RDWR)
+	ro := tempFile(t, pattern(page), os.O_RDONLY)
+	cycle := func() error {
+		m, err := MapRegion(f, page, RDWR, 0, int64(page))
+		if err != nil {
+			return err
+		}
+		m[0]++
+		a, err := MapRegion(nil, 3*page, RDWR, ANON, 0)
+		if err != nil {
+			return err
+		}
+		a[2*page] = 1
+		if err := a.Lock(); err != nil {
+			return err
+		}
+		// Failures must not leak either.
+		if _, err := MapRegion(ro, page, RDWR, 0, 0); err == nil {
+			return errors.New("RDWR map of a read-only file succeeded")
+		}
+		if suffix := m[1:]; !errors.Is(suffix.Unmap(), ErrNotMapped) {
+			return errors.New("Unmap of a derived slice was not refused")
+		}
+		return errors.Join(m.Unmap(), a.Unmap())
+	}
+	// Warm up so lazily made runtime mappings are not counted as leaks.
+	for range 50 {
+		if err := cycle(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	fds0, maps0 := fdsAndMaps(t)
+	lck0 := statusKB(t, "VmLck")
+	for i := range cycles {
+		if err := cycle(); err != nil {
+			t.Fatalf("cycle %d: %v", i, err)
+		}
+	}
+	fds1, maps1 := fdsAndMaps(t)
+	if fds1 != fds0 || maps1 > maps0+2 {
+		t.Fatalf("after %d cycles: fds %d -> %d, mappings %d -> %d", cycles, fds0, fds1, maps0, maps1)
+	}
+	if lck := statusKB(t, "VmLck"); lck != lck0 {
+		t.Fatalf("VmLck %d kB -> %d kB: locked pages leaked", lck0, lck)
+	}
+}
+
+func TestAnonymousFailureIsSyscallError(t *testing.T) {
+	_, err := MapRegion(nil, 1<<62, RDWR, ANON, 0)
+	var se *os.SyscallError
+	if !errors.As(err, &se) || se.Syscall != "mmap" || !errors.Is(err, syscall.ENOMEM) {
+		t.Fatalf("got %v; want an *os.SyscallError for mmap wrapping ENOMEM", err)
+	}
+}
+
+func TestNonRegularFiles(t *testing.T) {
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	defer w.Close()
+	if _, err := Map(r, RDONLY, 0); !errors.Is(err, ErrInvalidLength) {
+		t.Errorf("whole-file map of a pipe: got %v, want ErrInvalidLength", err)
+	}
+	if _, err := MapRegion(r, page, RDONLY, 0, 0); !errors.Is(err, syscall.ENODEV) {
+		t.Errorf("map of a pipe: got %v, want ENODEV", err)
+	}
+	// A character device that can be mapped, with an explicit length.
+	z, err := os.Open("/dev/zero")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer z.Close()
+	m := mustMap(t, z, page, COPY, 0, 0)
+	if m[page-1] != 0 {
+		t.Error("/dev/zero mapped non-zero")
+	}
+	mustUnmap(t, &m)
+}
