@@ -307,7 +307,8 @@ type region struct {
 	lead uintptr        // bytes between base and the caller's first byte
 	len  int            // bytes handed to the caller
 	prot int            // the prot bits it was mapped with
-	sys  sysRegion      // what else the OS needs to flush or unmap it
+	//lint:ignore U1000 empty on Unix; the Windows backend keeps its handles here
+	sys sysRegion // what else the OS needs to flush or unmap it
 }
 
 // data is the caller's view of r.

@@ -11,6 +11,7 @@ import (
 // or mmap_nocgo.go (package syscall). Here they gain page rounding and the
 // name of the call for errors.
 
+//lint:ignore U1000 Unix needs nothing beyond the region's base and size
 type sysRegion struct{}
 
 func osMapFile(fd uintptr, offset int64, length, prot, flags int) (*region, error) {
