@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"encoding/binary"
 	"errors"
+	"math"
 	"os"
 	"runtime/debug"
 	"strconv"
@@ -314,7 +315,11 @@ func TestNoLeakOverThousandsOfCycles(t *testing.T) {
 }
 
 func TestAnonymousFailureIsSyscallError(t *testing.T) {
-	_, err := MapRegion(nil, 1<<62, RDWR, ANON, 0)
+	m, err := MapRegion(nil, math.MaxInt, RDWR, ANON, 0)
+	if err == nil && strconv.IntSize == 32 {
+		mustUnmap(t, &m)
+		t.Skip("this 32-bit address space had room for math.MaxInt bytes; no failure to check")
+	}
 	var se *os.SyscallError
 	if !errors.As(err, &se) || se.Syscall != "mmap" || !errors.Is(err, syscall.ENOMEM) {
 		t.Fatalf("got %v; want an *os.SyscallError for mmap wrapping ENOMEM", err)
@@ -345,4 +350,29 @@ func TestNonRegularFiles(t *testing.T) {
 		t.Error("/dev/zero mapped non-zero")
 	}
 	mustUnmap(t, &m)
+}
+
+// A whole-file length must fit in an int: a 5 GiB sparse file maps whole on
+// 64-bit, and is refused with ErrInvalidLength on 32-bit, where its length
+// would wrap.
+func TestWholeFileLengthMustFitInt(t *testing.T) {
+	f := tempFile(t, nil, os.O_RDONLY)
+	const size = 5 << 30
+	if err := os.Truncate(f.Name(), size); err != nil {
+		t.Fatal(err)
+	}
+	m, err := Map(f, RDONLY, 0)
+	if strconv.IntSize == 32 {
+		if !errors.Is(err, ErrInvalidLength) {
+			t.Fatalf("32-bit whole-file map of 5 GiB: got %v (len %d), want ErrInvalidLength", err, len(m))
+		}
+		return
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer mustUnmap(t, &m)
+	if int64(len(m)) != size || m[len(m)-1] != 0 {
+		t.Fatalf("len %d, want %d", len(m), int64(size))
+	}
 }
