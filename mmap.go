@@ -316,6 +316,9 @@ func (r *region) data() MMap {
 	return unsafe.Slice((*byte)(unsafe.Add(r.base, r.lead)), r.len)
 }
 
+// start is the address of the caller's first byte.
+func (r *region) start() uintptr { return uintptr(r.base) + r.lead }
+
 // lookupPages finds the mapping that holds all of m and the page-aligned
 // range, relative to its base, that covers m.
 func lookupPages(m MMap) (r *region, off, n uintptr, err error) {

@@ -6,16 +6,23 @@ import (
 	"unsafe"
 )
 
-// The registry of live mappings, keyed by the address of the first byte
-// handed to the caller. It is what lets Unmap refuse a derived slice or a
-// second unmap, and what gives methods the real base and length; a slice
-// alone carries neither.
+// The registry of live mappings. It is what lets Unmap refuse a derived
+// slice or a second unmap, and what gives methods the real base and length;
+// a slice alone carries neither.
+//
+// It is keyed by the address just past the caller's last byte. Every MMap is
+// handed out with cap == len, and slicing keeps the end of the capacity, so
+// any m[i:j] of a mapping finds it with one map lookup; only a three-index
+// slice that cut the capacity needs the walk in lookup.
 var registry struct {
 	sync.Mutex
 	live map[uintptr]*region
 }
 
 func addr(m MMap) uintptr { return uintptr(unsafe.Pointer(unsafe.SliceData(m))) }
+
+// capEnd is the address just past m's capacity.
+func capEnd(m MMap) uintptr { return addr(m) + uintptr(cap(m)) }
 
 // register records r and returns the caller's view of it.
 func register(r *region) MMap {
@@ -24,7 +31,7 @@ func register(r *region) MMap {
 	if registry.live == nil {
 		registry.live = make(map[uintptr]*region)
 	}
-	registry.live[addr(m)] = r
+	registry.live[capEnd(m)] = r
 	registry.Unlock()
 	return m
 }
@@ -33,28 +40,27 @@ func register(r *region) MMap {
 func unregister(m MMap) (*region, error) {
 	registry.Lock()
 	defer registry.Unlock()
-	p := addr(m)
-	r := registry.live[p]
-	if r == nil || r.len != len(m) {
-		return nil, fmt.Errorf("%w: Unmap needs the slice that Map returned; %d bytes at %#x are a derived slice or already unmapped", ErrNotMapped, len(m), p)
+	end := capEnd(m)
+	r := registry.live[end]
+	if r == nil || addr(m) != r.start() || len(m) != r.len {
+		return nil, fmt.Errorf("%w: Unmap needs the slice that Map returned; %d bytes at %#x are a derived slice or already unmapped", ErrNotMapped, len(m), addr(m))
 	}
-	delete(registry.live, p)
+	delete(registry.live, end)
 	return r, nil
 }
 
 // lookup finds the live mapping that holds every byte of m, and where m
-// starts relative to the mapping's base. The exact view is found by key;
-// a derived slice costs a walk over the live mappings.
+// starts relative to the mapping's base.
 func lookup(m MMap) (*region, uintptr) {
-	p := addr(m)
+	p, n := addr(m), uintptr(len(m))
 	registry.Lock()
 	defer registry.Unlock()
-	if r := registry.live[p]; r != nil && len(m) <= r.len {
-		return r, r.lead
+	if r := registry.live[capEnd(m)]; r != nil && p >= r.start() {
+		return r, r.lead + (p - r.start())
 	}
-	for start, r := range registry.live {
-		if p > start && p-start <= uintptr(r.len) && uintptr(len(m)) <= uintptr(r.len)-(p-start) {
-			return r, r.lead + (p - start)
+	for _, r := range registry.live {
+		if s := r.start(); p >= s && p-s <= uintptr(r.len) && n <= uintptr(r.len)-(p-s) {
+			return r, r.lead + (p - s)
 		}
 	}
 	return nil, 0
