@@ -11,7 +11,8 @@ var (
 	ErrInvalidOffset = errors.New("mmap: invalid offset")
 	// ErrInvalidLength: a length that is zero or negative where a size is
 	// needed (ANON), that overflows offset+length, that does not fit in an
-	// int, or a whole-file map of a file without a size (pipe, device).
+	// int, a whole-file map of a file without a size (pipe, device), or,
+	// on Windows, a map that reaches past the end of the file.
 	ErrInvalidLength = errors.New("mmap: invalid length")
 	// ErrInvalidProt: prot bits other than RDWR, COPY and EXEC, or RDWR and
 	// COPY together.

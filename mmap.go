@@ -99,7 +99,9 @@ func Map(f *os.File, prot, flags int) (MMap, error) {
 // end of the file is an error. A length of zero, or a whole-file map of an
 // empty file, returns an empty, non-nil MMap and makes no syscall. Mapping
 // more bytes than the file holds is allowed on Unix, but touching a page
-// that lies wholly past the end of the file raises SIGBUS.
+// that lies wholly past the end of the file raises SIGBUS; on Windows it is
+// an error wrapping ErrInvalidLength, since a writable section would grow
+// the file.
 //
 // Errors from the system wrap the errno in an *fs.PathError naming the file
 // (or an *os.SyscallError for ANON maps), so errors.Is(err, fs.ErrPermission)
@@ -128,6 +130,29 @@ func MapRegion(f *os.File, length int, prot, flags int, offset int64) (MMap, err
 	if f == nil {
 		return nil, fmt.Errorf("%w: file mapping needs a file (pass ANON to map memory)", ErrNoFile)
 	}
+	rc, err := f.SyscallConn()
+	if err != nil {
+		return nil, &fs.PathError{Op: "mmap", Path: f.Name(), Err: err}
+	}
+	var m MMap
+	// Control holds the descriptor open for the whole call, so a concurrent
+	// Close cannot give its number to another file between the size check
+	// and the map.
+	ctlErr := rc.Control(func(fd uintptr) {
+		m, err = mapFile(f, fd, length, prot, flags, offset)
+	})
+	if ctlErr != nil {
+		// Control fails only for a closed file, with an internal error
+		// value; os.File's own methods report that as fs.ErrClosed (and
+		// Stat on Windows as an invalid handle), so say it here.
+		return nil, &fs.PathError{Op: "mmap", Path: f.Name(), Err: fs.ErrClosed}
+	}
+	return m, err
+}
+
+// mapFile maps length bytes of f, open as fd, from offset; a negative
+// length maps the rest of the file.
+func mapFile(f *os.File, fd uintptr, length, prot, flags int, offset int64) (MMap, error) {
 	if length < 0 {
 		var err error
 		if length, err = wholeFileLength(f, offset); err != nil {
@@ -140,21 +165,7 @@ func MapRegion(f *os.File, length int, prot, flags int, offset int64) (MMap, err
 	if length == 0 {
 		return empty(f)
 	}
-	rc, err := f.SyscallConn()
-	if err != nil {
-		return nil, &fs.PathError{Op: "mmap", Path: f.Name(), Err: err}
-	}
-	var r *region
-	// Control keeps the descriptor open while the kernel maps it, so a
-	// concurrent Close cannot hand the number to another file mid-call.
-	ctlErr := rc.Control(func(fd uintptr) {
-		r, err = osMapFile(fd, offset, length, prot, flags)
-	})
-	if ctlErr != nil {
-		// Control fails only for a closed file, with an internal error
-		// value; os.File's own methods report that as fs.ErrClosed.
-		return nil, &fs.PathError{Op: "mmap", Path: f.Name(), Err: fs.ErrClosed}
-	}
+	r, err := osMapFile(fd, offset, length, prot, flags)
 	if err != nil {
 		return nil, explainMapError(f, err)
 	}

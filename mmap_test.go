@@ -344,7 +344,7 @@ func TestBadArguments(t *testing.T) {
 		{"negative offset", rw, page, RDONLY, 0, -int64(page), ErrInvalidOffset},
 		{"unaligned offset", rw, page, RDONLY, 0, 1, ErrInvalidOffset},
 		{"offset past the end, whole file", rw, -1, RDONLY, 0, int64(4 * page), ErrInvalidOffset},
-		{"offset+length overflows", rw, math.MaxInt, RDONLY, 0, int64(page), ErrInvalidLength},
+		{"offset+length overflows", rw, 2 * page, RDONLY, 0, math.MaxInt64 &^ int64(page-1), ErrInvalidLength},
 		{"anonymous zero length", nil, 0, RDWR, ANON, 0, ErrInvalidLength},
 		{"anonymous negative length", nil, -1, RDWR, ANON, 0, ErrInvalidLength},
 		{"unknown prot bit 1", rw, page, 1, 0, 0, ErrInvalidProt},

@@ -1,0 +1,251 @@
+//go:build windows
+
+package mmap
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"sync"
+	"syscall"
+	"time"
+	"unsafe"
+)
+
+// The Windows operations: a section (CreateFileMapping) and a view of it
+// (MapViewOfFile). The section handle is closed as soon as the view exists;
+// the view keeps the section, and the section the file, alive.
+
+const backend = "windows"
+
+// sysRegion is what a view needs beyond its address.
+type sysRegion struct {
+	// file is a duplicate of the caller's file handle, held only by
+	// writable file views: FlushFileBuffers needs a handle, and the
+	// caller may close its *os.File while the view lives. Zero otherwise.
+	file syscall.Handle
+}
+
+// Win32 error codes that package syscall does not name.
+const (
+	errLockViolation  = syscall.Errno(33)   // ERROR_LOCK_VIOLATION
+	errWorkingSetQuot = syscall.Errno(1453) // ERROR_WORKING_SET_QUOTA
+)
+
+var (
+	kernel32                     = syscall.NewLazyDLL("kernel32.dll")
+	procGetSystemInfo            = kernel32.NewProc("GetSystemInfo")
+	procGetProcessWorkingSetSize = kernel32.NewProc("GetProcessWorkingSetSize")
+	procSetProcessWorkingSetSize = kernel32.NewProc("SetProcessWorkingSetSize")
+)
+
+// systemInfo is SYSTEM_INFO; Go's field alignment matches the C layout.
+type systemInfo struct {
+	processorArchitecture     uint16
+	reserved                  uint16
+	pageSize                  uint32
+	minimumApplicationAddress uintptr
+	maximumApplicationAddress uintptr
+	activeProcessorMask       uintptr
+	numberOfProcessors        uint32
+	processorType             uint32
+	allocationGranularity     uint32
+	processorLevel            uint16
+	processorRevision         uint16
+}
+
+// granularity is the alignment MapViewOfFile demands of file offsets
+// (64 KiB on every Windows so far, which is also the fallback).
+var granularity = sync.OnceValue(func() int64 {
+	var si systemInfo
+	if procGetSystemInfo.Find() == nil {
+		procGetSystemInfo.Call(uintptr(unsafe.Pointer(&si)))
+	}
+	g := int64(si.allocationGranularity)
+	if g <= 0 || g&(g-1) != 0 {
+		return 64 << 10
+	}
+	return g
+})
+
+// protAccess turns prot into the section's page protection and the view's
+// access. The EXECUTE protections are the plain ones shifted left by 4.
+func protAccess(prot int) (protect, access uint32) {
+	switch {
+	case prot&COPY != 0:
+		protect, access = syscall.PAGE_WRITECOPY, syscall.FILE_MAP_COPY
+	case prot&RDWR != 0:
+		protect, access = syscall.PAGE_READWRITE, syscall.FILE_MAP_WRITE
+	default:
+		protect, access = syscall.PAGE_READONLY, syscall.FILE_MAP_READ
+	}
+	if prot&EXEC != 0 {
+		protect <<= 4
+		access |= syscall.FILE_MAP_EXECUTE
+	}
+	return protect, access
+}
+
+func osMapFile(fd uintptr, offset int64, length, prot, flags int) (*region, error) {
+	h := syscall.Handle(fd)
+	var fi syscall.ByHandleFileInformation
+	if err := syscall.GetFileInformationByHandle(h, &fi); err != nil {
+		return nil, os.NewSyscallError("GetFileInformationByHandle", err)
+	}
+	// A writable section larger than the file grows the file, and a
+	// read-only one fails with a vague error; say what is wrong instead.
+	size := int64(fi.FileSizeHigh)<<32 | int64(fi.FileSizeLow)
+	if end := offset + int64(length); end > size {
+		return nil, fmt.Errorf("%w: mapping %d bytes at offset %d would extend the file past its size %d (Windows cannot map past the end of a file)", ErrInvalidLength, length, offset, size)
+	}
+
+	// Views start on the allocation granularity, not the page size: map
+	// from the granule below offset and hand out the bytes from lead on.
+	aligned := offset &^ (granularity() - 1)
+	lead := uintptr(offset - aligned)
+	viewSize := lead + uintptr(length)
+
+	var dup syscall.Handle
+	if prot&RDWR != 0 {
+		proc, _ := syscall.GetCurrentProcess() // a pseudo handle; cannot fail
+		if err := syscall.DuplicateHandle(proc, h, proc, &dup, 0, false, syscall.DUPLICATE_SAME_ACCESS); err != nil {
+			return nil, os.NewSyscallError("DuplicateHandle", err)
+		}
+	}
+	protect, access := protAccess(prot)
+	// Maximum size 0 means the file's current size, so the section can
+	// never grow the file even if it shrank since the check above.
+	base, err := mapView(h, protect, access, 0, aligned, viewSize)
+	if err != nil {
+		if dup != 0 {
+			syscall.CloseHandle(dup)
+		}
+		return nil, err
+	}
+	return &region{base: base, size: viewSize, lead: lead, len: length, prot: prot, sys: sysRegion{file: dup}}, nil
+}
+
+func osMapAnon(length, prot, flags int) (*region, error) {
+	// The section is unnamed and its handle closed at once, so nobody else
+	// can map it: a writable view is already private, and COPY needs
+	// nothing more than RDWR.
+	sectionProt := prot
+	if prot&COPY != 0 {
+		sectionProt = prot&^COPY | RDWR
+	}
+	protect, access := protAccess(sectionProt)
+	size := uintptr(length)
+	base, err := mapView(syscall.InvalidHandle, protect, access, uint64(size), 0, size)
+	if err != nil {
+		return nil, err
+	}
+	return &region{base: base, size: size, len: length, prot: prot}, nil
+}
+
+// mapView creates a section of maxSize bytes over h (0: the file's size),
+// maps size bytes of it from offset, and closes the section handle.
+func mapView(h syscall.Handle, protect, access uint32, maxSize uint64, offset int64, size uintptr) (unsafe.Pointer, error) {
+	sec, err := syscall.CreateFileMapping(h, nil, protect, uint32(maxSize>>32), uint32(maxSize), nil)
+	if sec == 0 {
+		return nil, os.NewSyscallError("CreateFileMapping", err)
+	}
+	addr, err := syscall.MapViewOfFile(sec, access, uint32(uint64(offset)>>32), uint32(offset), size)
+	// The view holds its own reference to the section.
+	syscall.CloseHandle(sec)
+	if addr == 0 {
+		return nil, os.NewSyscallError("MapViewOfFile", err)
+	}
+	return viewPointer(addr), nil
+}
+
+// viewPointer turns the address of a view into a pointer. The view is not
+// Go memory, so the collector neither moves nor frees it and the uintptr
+// was never a hidden Go pointer; reading its bits as a pointer says so
+// without the uintptr-to-Pointer conversion that vet flags.
+func viewPointer(addr uintptr) unsafe.Pointer {
+	return *(*unsafe.Pointer)(unsafe.Pointer(&addr))
+}
+
+func osUnmap(r *region) error {
+	// Write the view's dirty pages first, as mmap-go does. Its error is
+	// not returned: the pages stay in the system cache and reach the file
+	// whether or not the view is unmapped, as munmap's do on Unix, and an
+	// error from osUnmap must mean "still mapped" because Unmap re-registers
+	// the region on any error.
+	if r.sys.file != 0 {
+		flushView(r.base, r.size)
+	}
+	if err := syscall.UnmapViewOfFile(uintptr(r.base)); err != nil {
+		return os.NewSyscallError("UnmapViewOfFile", err)
+	}
+	if r.sys.file != 0 {
+		// Our own duplicate: closing a valid handle does not fail.
+		syscall.CloseHandle(r.sys.file)
+	}
+	return nil
+}
+
+func osFlush(r *region, off, n uintptr) error {
+	// ANON, COPY and read-only views have nothing to write to a file.
+	if r.sys.file == 0 {
+		return nil
+	}
+	if err := flushView(unsafe.Add(r.base, off), n); err != nil {
+		return os.NewSyscallError("FlushViewOfFile", err)
+	}
+	// FlushViewOfFile only starts the writes; FlushFileBuffers waits for
+	// them and for the file's metadata, like msync(MS_SYNC).
+	return os.NewSyscallError("FlushFileBuffers", syscall.FlushFileBuffers(r.sys.file))
+}
+
+// flushView is FlushViewOfFile, retried while the file system reports a lock
+// violation: a flush racing the cache manager's own writes can get one.
+func flushView(p unsafe.Pointer, n uintptr) error {
+	var err error
+	for i, wait := 0, time.Millisecond; i < 5; i, wait = i+1, wait*2 {
+		err = syscall.FlushViewOfFile(uintptr(p), n)
+		if !errors.Is(err, errLockViolation) {
+			return err
+		}
+		time.Sleep(wait)
+	}
+	return err
+}
+
+// workingSet serialises growing the working set, so two Locks that both
+// hit the quota do not undo each other's increase.
+var workingSet sync.Mutex
+
+func osLock(r *region, off, n uintptr) error {
+	p := uintptr(unsafe.Add(r.base, off))
+	err := syscall.VirtualLock(p, n)
+	if errors.Is(err, errWorkingSetQuot) {
+		// The minimum working set caps what a process may lock (about
+		// 200 KiB by default): raise it by n and try once more.
+		workingSet.Lock()
+		if growErr := growWorkingSet(n); growErr != nil {
+			err = errors.Join(err, growErr)
+		} else {
+			err = syscall.VirtualLock(p, n)
+		}
+		workingSet.Unlock()
+	}
+	return os.NewSyscallError("VirtualLock", err)
+}
+
+func osUnlock(r *region, off, n uintptr) error {
+	return os.NewSyscallError("VirtualUnlock", syscall.VirtualUnlock(uintptr(unsafe.Add(r.base, off)), n))
+}
+
+// growWorkingSet raises the process's minimum and maximum working set by n.
+func growWorkingSet(n uintptr) error {
+	proc, _ := syscall.GetCurrentProcess()
+	var lo, hi uintptr
+	if ok, _, err := procGetProcessWorkingSetSize.Call(uintptr(proc), uintptr(unsafe.Pointer(&lo)), uintptr(unsafe.Pointer(&hi))); ok == 0 {
+		return os.NewSyscallError("GetProcessWorkingSetSize", err)
+	}
+	if ok, _, err := procSetProcessWorkingSetSize.Call(uintptr(proc), lo+n, hi+n); ok == 0 {
+		return os.NewSyscallError("SetProcessWorkingSetSize", err)
+	}
+	return nil
+}
