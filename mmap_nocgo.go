@@ -3,6 +3,7 @@
 package mmap
 
 import (
+	"math"
 	"syscall"
 	"unsafe"
 )
@@ -28,6 +29,11 @@ func sysMap(fd int, offset int64, length uintptr, prot, flags int) (unsafe.Point
 	if flags&ANON != 0 {
 		f = syscall.MAP_PRIVATE | syscall.MAP_ANON
 		fd, offset = -1, 0
+	}
+	if length > math.MaxInt {
+		// syscall.Mmap takes an int; the kernel refuses such a length
+		// with ENOMEM, as the cgo backend reports it.
+		return nil, syscall.ENOMEM
 	}
 	b, err := syscall.Mmap(fd, offset, int(length), p, f)
 	if err != nil {
