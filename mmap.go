@@ -232,44 +232,33 @@ func explainMapError(f *os.File, err error) error {
 // Lock keeps the mapped region in physical memory, ensuring that it will not be
 // swapped out. m may be any sub-slice of a mapping; the whole pages that
 // cover it are locked (mlock on Unix, VirtualLock on Windows).
-func (m MMap) Lock() error {
-	if len(m) == 0 {
-		return nil
-	}
-	r, off, n, err := lookupPages(m)
-	if err != nil {
-		return err
-	}
-	return osLock(r, off, n)
-}
+func (m MMap) Lock() error { return m.onPages(osLock) }
 
 // Unlock reverses the effect of Lock, allowing the mapped region to potentially
 // be swapped out. Unlike mmap-go's documentation says, unlocking pages that are
 // not locked is not an error on Linux.
-func (m MMap) Unlock() error {
-	if len(m) == 0 {
-		return nil
-	}
-	r, off, n, err := lookupPages(m)
-	if err != nil {
-		return err
-	}
-	return osUnlock(r, off, n)
-}
+func (m MMap) Unlock() error { return m.onPages(osUnlock) }
 
 // Flush synchronizes the mapping's contents to the file's contents on disk
 // (msync with MS_SYNC on Unix; FlushViewOfFile then FlushFileBuffers on
 // Windows). m may be any sub-slice of a mapping; the whole pages that cover it
 // are written. Flushing an ANON or COPY mapping does nothing and succeeds.
-func (m MMap) Flush() error {
+func (m MMap) Flush() error { return m.onPages(osFlush) }
+
+// onPages runs op on the page-aligned range, relative to its mapping's base,
+// that covers m. An empty m has no pages and succeeds.
+func (m MMap) onPages(op func(r *region, off, n uintptr) error) error {
 	if len(m) == 0 {
 		return nil
 	}
-	r, off, n, err := lookupPages(m)
-	if err != nil {
-		return err
+	r, start := lookup(m)
+	if r == nil {
+		return fmt.Errorf("%w: %d bytes at %#x are not inside a live mapping", ErrNotMapped, len(m), addr(m))
 	}
-	return osFlush(r, off, n)
+	page := uintptr(os.Getpagesize())
+	off := start &^ (page - 1)
+	end := (start + uintptr(len(m)) + page - 1) &^ (page - 1)
+	return op(r, off, end-off)
 }
 
 // Unmap deletes the memory mapped region and sets m to nil.
@@ -329,16 +318,3 @@ func (r *region) data() MMap {
 
 // start is the address of the caller's first byte.
 func (r *region) start() uintptr { return uintptr(r.base) + r.lead }
-
-// lookupPages finds the mapping that holds all of m and the page-aligned
-// range, relative to its base, that covers m.
-func lookupPages(m MMap) (r *region, off, n uintptr, err error) {
-	r, start := lookup(m)
-	if r == nil {
-		return nil, 0, 0, fmt.Errorf("%w: %d bytes at %#x are not inside a live mapping", ErrNotMapped, len(m), addr(m))
-	}
-	page := uintptr(os.Getpagesize())
-	off = start &^ (page - 1)
-	end := (start + uintptr(len(m)) + page - 1) &^ (page - 1)
-	return r, off, end - off, nil
-}

@@ -106,8 +106,8 @@ func run(size int) error {
 		return err
 	}
 	steps := []func() (row, error){
-		func() (row, error) { return mapUnmapFile(small) },
-		func() (row, error) { return mapUnmapAnon(page) },
+		func() (row, error) { return mapUnmap("4 KiB file", small) },
+		func() (row, error) { return mapUnmap("4 KiB anonymous", nil) },
 		func() (row, error) { return firstRead(large, size) },
 		func() (row, error) { return firstTouch(size) },
 		func() (row, error) { return flushOnePage(large) },
@@ -154,14 +154,20 @@ func best(rounds, ops int, f func() error) (time.Duration, error) {
 	return min, nil
 }
 
-func mapUnmapFile(f *os.File) (row, error) {
-	progress("map+unmap of a 4 KiB file")
+// mapUnmap times map+unmap of one page through syscall.Mmap and through
+// this package, with the same fd (-1 for anonymous memory).
+func mapUnmap(what string, f *os.File) (row, error) {
+	progress("map+unmap of %s", what)
 	const ops = 20000
 	page := os.Getpagesize()
-	fd := int(f.Fd())
+	// Anonymous: private read-write. File: shared read-only.
+	fd, sysProt, sysFlags, prot, flags := -1, syscall.PROT_READ|syscall.PROT_WRITE, syscall.MAP_PRIVATE|syscall.MAP_ANON, mmap.RDWR, mmap.ANON
+	if f != nil {
+		fd, sysProt, sysFlags, prot, flags = int(f.Fd()), syscall.PROT_READ, syscall.MAP_SHARED, mmap.RDONLY, 0
+	}
 	base, err := best(5, ops, func() error {
 		for range ops {
-			b, err := syscall.Mmap(fd, 0, page, syscall.PROT_READ, syscall.MAP_SHARED)
+			b, err := syscall.Mmap(fd, 0, page, sysProt, sysFlags)
 			if err != nil {
 				return err
 			}
@@ -176,7 +182,7 @@ func mapUnmapFile(f *os.File) (row, error) {
 	}
 	ours, err := best(5, ops, func() error {
 		for range ops {
-			m, err := mmap.MapRegion(f, page, mmap.RDONLY, 0, 0)
+			m, err := mmap.MapRegion(f, page, prot, flags, 0)
 			if err != nil {
 				return err
 			}
@@ -186,40 +192,7 @@ func mapUnmapFile(f *os.File) (row, error) {
 		}
 		return nil
 	})
-	return row{"map+unmap, 4 KiB file", "syscall.Mmap", "MapRegion", base, ours}, err
-}
-
-func mapUnmapAnon(page int) (row, error) {
-	progress("map+unmap of 4 KiB anonymous memory")
-	const ops = 20000
-	base, err := best(5, ops, func() error {
-		for range ops {
-			b, err := syscall.Mmap(-1, 0, page, syscall.PROT_READ|syscall.PROT_WRITE, syscall.MAP_PRIVATE|syscall.MAP_ANON)
-			if err != nil {
-				return err
-			}
-			if err := syscall.Munmap(b); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
-	if err != nil {
-		return row{}, err
-	}
-	ours, err := best(5, ops, func() error {
-		for range ops {
-			m, err := mmap.MapRegion(nil, page, mmap.RDWR, mmap.ANON, 0)
-			if err != nil {
-				return err
-			}
-			if err := m.Unmap(); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
-	return row{"map+unmap, 4 KiB anonymous", "syscall.Mmap", "MapRegion", base, ours}, err
+	return row{"map+unmap, " + what, "syscall.Mmap", "MapRegion", base, ours}, err
 }
 
 // firstRead sums a page-cached file once through read(2) and once through a
