@@ -19,10 +19,24 @@ var (
 	ErrInvalidProt = errors.New("mmap: invalid prot")
 	// ErrInvalidFlags: flags bits this package does not define.
 	ErrInvalidFlags = errors.New("mmap: invalid flags")
+	// ErrInvalidAdvice: an Advice or DiscardMode value this package does
+	// not define.
+	ErrInvalidAdvice = errors.New("mmap: invalid advice")
 	// ErrNoFile: a file mapping was asked for with a nil *os.File.
 	ErrNoFile = errors.New("mmap: no file")
 	// ErrNotMapped: the slice is not a live mapping made by this package
 	// (a derived slice given to Unmap, a second Unmap, or memory that was
 	// never mapped here).
 	ErrNotMapped = errors.New("mmap: not a live mapping")
+)
+
+// Errors for what the system could not give. Each wraps the errno as well.
+var (
+	// ErrNoHugePages: HUGETLB was required and the system has no hugetlb
+	// pages of the size asked for (none reserved, too few free, or no such
+	// size). The message gives the pool's counts.
+	ErrNoHugePages = errors.New("mmap: no hugetlb pages")
+	// ErrMemlockLimit: locking (LOCK, LOCK_ONFAULT, Lock) hit the
+	// process's RLIMIT_MEMLOCK; the message gives the limit.
+	ErrMemlockLimit = errors.New("mmap: locked-memory limit reached")
 )

@@ -1,6 +1,9 @@
 //go:build unix
 
-/* 64-bit off_t on 32-bit Unix, so offsets past 4 GiB reach mmap intact. */
+/* mlock2, MLOCK_ONFAULT, MAP_HUGETLB and the newer MADV_* from libc's
+ * headers; a 64-bit off_t on 32-bit Unix, so offsets past 4 GiB reach mmap
+ * intact. */
+#define _GNU_SOURCE
 #define _FILE_OFFSET_BITS 64
 
 #include "mmap.h"
@@ -8,44 +11,327 @@
 #include <errno.h>
 #include <sys/mman.h>
 #include <sys/types.h>
+#include <unistd.h>
+
+#ifdef __linux__
+#include <sys/syscall.h>
+#include <sys/vfs.h>
+/* Values from the kernel's uapi headers, for libcs that predate them. */
+#ifndef MADV_COLD
+#define MADV_COLD 20
+#endif
+#ifndef MADV_PAGEOUT
+#define MADV_PAGEOUT 21
+#endif
+#ifndef MADV_POPULATE_READ
+#define MADV_POPULATE_READ 22
+#endif
+#ifndef MADV_POPULATE_WRITE
+#define MADV_POPULATE_WRITE 23
+#endif
+#ifndef MADV_COLLAPSE
+#define MADV_COLLAPSE 25
+#endif
+#ifndef MLOCK_ONFAULT
+#define MLOCK_ONFAULT 1
+#endif
+#define HUGETLBFS_MAGIC 0x958458f6
+#endif
 
 #ifndef MAP_ANONYMOUS
 #define MAP_ANONYMOUS MAP_ANON
 #endif
 
-void *hm_map(int fd, int64_t offset, size_t length, int prot, int flags) {
+static int native_prot(int prot) {
 	int p = PROT_READ;
-	int f = MAP_SHARED;
-
-	if (prot & HM_COPY) {
+	if (prot & (HM_RDWR | HM_COPY))
 		p |= PROT_WRITE;
-		f = MAP_PRIVATE;
-	} else if (prot & HM_RDWR) {
-		p |= PROT_WRITE;
-	}
 	if (prot & HM_EXEC)
 		p |= PROT_EXEC;
-	if (flags & HM_ANON) {
-		/* Private: a shared anonymous map costs a shmem object per map for
-		 * nothing, since nobody else can see it. */
-		f = MAP_PRIVATE | MAP_ANONYMOUS;
-		fd = -1;
-		offset = 0;
+	return p;
+}
+
+static size_t round_up(size_t n, size_t to) { return (n + to - 1) / to * to; }
+
+/* MADV_POPULATE_READ/WRITE (Linux 5.14) report what MAP_POPULATE swallows:
+ * a hugetlb pool running dry, a range past the end of the file. Probed once;
+ * where they are missing, hm_map passes MAP_POPULATE instead. */
+static int populate_by_madvise(void) {
+#ifdef __linux__
+	static int state; /* 0 unknown, 1 yes, -1 no; racing probes agree */
+	int s = __atomic_load_n(&state, __ATOMIC_RELAXED);
+	if (s == 0) {
+		long page = sysconf(_SC_PAGESIZE);
+		void *p = mmap(NULL, (size_t)page, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		s = -1;
+		if (p != MAP_FAILED) {
+			if (madvise(p, (size_t)page, MADV_POPULATE_READ) == 0)
+				s = 1;
+			munmap(p, (size_t)page);
+		}
+		__atomic_store_n(&state, s, __ATOMIC_RELAXED);
 	}
-	if ((int64_t)(off_t)offset != offset) {
+	return s == 1;
+#else
+	return 0;
+#endif
+}
+
+static int lock_range(void *addr, size_t length, int onfault) {
+	if (!onfault)
+		return mlock(addr, length);
+#if defined(__linux__) && defined(SYS_mlock2)
+	return (int)syscall(SYS_mlock2, addr, length, MLOCK_ONFAULT);
+#else
+	errno = ENOSYS;
+	return -1;
+#endif
+}
+
+/* finish populates and locks a fresh mapping as m asks. On failure it
+ * records the step and leaves the mapping to the caller to unmap. */
+static int finish(struct hm_map *m, void *p, int map_populated) {
+	m->populated = map_populated;
+#ifdef __linux__
+	if ((m->flags & HM_POPULATE) && !map_populated) {
+		/* Write-populate only private anonymous memory: on a shared file
+		 * map it would dirty every page, on a COPY map copy the file. */
+		int writable = (m->prot & (HM_RDWR | HM_COPY)) != 0;
+		int advice = (m->flags & HM_ANON) && writable ? MADV_POPULATE_WRITE : MADV_POPULATE_READ;
+		int r;
+		do
+			r = madvise(p, m->size, advice);
+		while (r != 0 && errno == EINTR);
+		if (r != 0) {
+			m->failed_step = HM_STEP_POPULATE;
+			return -1;
+		}
+		m->populated = 1;
+	}
+#endif
+	if (m->flags & (HM_LOCK | HM_LOCK_ONFAULT)) {
+		if (lock_range(p, m->size, !(m->flags & HM_LOCK)) != 0) {
+			m->failed_step = HM_STEP_LOCK;
+			return -1;
+		}
+		m->locked = 1;
+		if (m->flags & HM_LOCK)
+			m->populated = 1; /* mlock faults every page in */
+	}
+	return 0;
+}
+
+/* try maps size bytes with extra MAP_* flags, then finishes the mapping.
+ * On failure nothing is left mapped. */
+static void *try(struct hm_map *m, size_t size, int extra, int map_populated) {
+	int anon = m->flags & HM_ANON;
+	int flags = extra;
+	if (anon)
+		flags |= MAP_PRIVATE | MAP_ANONYMOUS;
+	else
+		flags |= (m->prot & HM_COPY) ? MAP_PRIVATE : MAP_SHARED;
+#ifdef MAP_NORESERVE
+	if (m->flags & HM_NORESERVE)
+		flags |= MAP_NORESERVE;
+#endif
+	void *p = mmap(NULL, size, native_prot(m->prot), flags, anon ? -1 : m->fd, anon ? 0 : (off_t)m->offset);
+	if (p == MAP_FAILED) {
+		m->failed_step = HM_STEP_MMAP;
+		return NULL;
+	}
+	m->size = size;
+	if (finish(m, p, map_populated) != 0) {
+		int saved = errno;
+		munmap(p, size);
+		errno = saved;
+		return NULL;
+	}
+	return p;
+}
+
+#ifdef __linux__
+/* try_thp maps an anonymous range aligned to the THP size and marks it
+ * MADV_HUGEPAGE: over-allocate by one huge page, trim both ends. */
+static void *try_thp(struct hm_map *m, int extra, int map_populated) {
+	size_t thp = m->thp_size, size = round_up(m->length, thp);
+	int flags = MAP_PRIVATE | MAP_ANONYMOUS | extra;
+#ifdef MAP_NORESERVE
+	if (m->flags & HM_NORESERVE)
+		flags |= MAP_NORESERVE;
+#endif
+	char *raw = mmap(NULL, size + thp, native_prot(m->prot), flags & ~MAP_POPULATE, -1, 0);
+	if (raw == MAP_FAILED) {
+		m->failed_step = HM_STEP_MMAP;
+		return NULL;
+	}
+	char *p = (char *)round_up((size_t)(uintptr_t)raw, thp);
+	if (p > raw)
+		munmap(raw, (size_t)(p - raw));
+	if (raw + size + thp > p + size)
+		munmap(p + size, (size_t)(raw + size + thp - (p + size)));
+	m->size = size;
+	if (madvise(p, size, MADV_HUGEPAGE) == 0) {
+		m->kind = HM_KIND_THP;
+		m->page_size = thp;
+	}
+	/* MAP_POPULATE would have faulted base pages before the advice; on
+	 * kernels without MADV_POPULATE_* touch the pages after it instead. */
+	if (map_populated) {
+		int write = (m->prot & (HM_RDWR | HM_COPY)) != 0;
+		for (size_t i = 0; i < size; i += (size_t)sysconf(_SC_PAGESIZE)) {
+			if (write)
+				((volatile char *)p)[i] = 0;
+			else
+				(void)((volatile char *)p)[i];
+		}
+	}
+	if (finish(m, p, map_populated) != 0) {
+		int saved = errno;
+		munmap(p, size);
+		errno = saved;
+		return NULL;
+	}
+	return p;
+}
+#endif
+
+void *hm_map(struct hm_map *m) {
+	long page = sysconf(_SC_PAGESIZE);
+	int extra = 0, map_populated = 0;
+
+	m->kind = HM_KIND_BASE;
+	m->page_size = (size_t)page;
+	m->populated = m->locked = m->failed_step = 0;
+	if (!(m->flags & HM_ANON) && (int64_t)(off_t)m->offset != m->offset) {
+		m->failed_step = HM_STEP_MMAP;
 		errno = EOVERFLOW;
 		return NULL;
 	}
-	void *addr = mmap(NULL, length, p, f, fd, (off_t)offset);
-	/* NULL is never a mapping we asked for (no MAP_FIXED), so it can stand
-	 * for failure and spare Go a platform-specific MAP_FAILED. */
-	return addr == MAP_FAILED ? NULL : addr;
+#ifdef MAP_POPULATE
+	if ((m->flags & HM_POPULATE) && !populate_by_madvise()) {
+		extra |= MAP_POPULATE;
+		map_populated = 1;
+	}
+#endif
+
+#ifdef __linux__
+	if (m->flags & HM_ANON && m->flags & (HM_HUGE | HM_HUGETLB)) {
+		size_t hs = m->huge_size;
+		if (hs != 0) {
+			/* The size code is log2 of the page size, in the flags. */
+			int code = __builtin_ctzll((unsigned long long)hs) << MAP_HUGE_SHIFT;
+			void *p = try(m, round_up(m->length, hs), extra | MAP_HUGETLB | code, map_populated);
+			if (p) {
+				m->kind = HM_KIND_HUGETLB;
+				m->page_size = hs;
+				return p;
+			}
+		} else {
+			errno = ENOMEM; /* no hugetlb page size on this system */
+			m->failed_step = HM_STEP_MMAP;
+		}
+		/* Lock failures are about limits, not page sizes: no fallback. */
+		if (m->flags & HM_HUGETLB || m->failed_step == HM_STEP_LOCK)
+			return NULL;
+		if (m->thp_size != 0)
+			return try_thp(m, extra, map_populated);
+	}
+	if (!(m->flags & HM_ANON)) {
+		struct statfs sfs;
+		if (fstatfs(m->fd, &sfs) == 0 && (unsigned long)sfs.f_type == HUGETLBFS_MAGIC) {
+			void *p = try(m, round_up(m->length, (size_t)sfs.f_bsize), extra, map_populated);
+			if (p) {
+				m->kind = HM_KIND_HUGETLB;
+				m->page_size = (size_t)sfs.f_bsize;
+			}
+			return p;
+		}
+		if (m->flags & HM_HUGETLB) {
+			/* The kernel says EINVAL; this says why. */
+			m->failed_step = HM_STEP_MMAP;
+			errno = EINVAL;
+			return NULL;
+		}
+	}
+#else
+	if (m->flags & HM_HUGETLB) {
+		m->failed_step = HM_STEP_MMAP;
+		errno = ENOSYS;
+		return NULL;
+	}
+#endif
+
+	void *p = try(m, m->length, extra, map_populated);
+#ifdef __linux__
+	/* A file map asked for hugepages gets the advice; file THP is up to
+	 * the file system (large folios) and the kernel's settings. */
+	if (p && !(m->flags & HM_ANON) && (m->flags & HM_HUGE) && m->thp_size != 0 &&
+	    madvise(p, m->size, MADV_HUGEPAGE) == 0)
+		m->kind = HM_KIND_THP;
+#endif
+	return p;
 }
 
 int hm_unmap(void *addr, size_t length) { return munmap(addr, length); }
 
-int hm_sync(void *addr, size_t length) { return msync(addr, length, MS_SYNC); }
+int hm_sync(void *addr, size_t length, int async) {
+	return msync(addr, length, async ? MS_ASYNC : MS_SYNC);
+}
 
-int hm_lock(void *addr, size_t length) { return mlock(addr, length); }
+int hm_lock(void *addr, size_t length, int onfault) { return lock_range(addr, length, onfault); }
 
 int hm_unlock(void *addr, size_t length) { return munlock(addr, length); }
+
+/* prot < 0 is PROT_NONE. */
+int hm_protect(void *addr, size_t length, int prot) {
+	return mprotect(addr, length, prot < 0 ? PROT_NONE : native_prot(prot));
+}
+
+int hm_mincore(void *addr, size_t length, unsigned char *vec) {
+	return mincore(addr, length, (void *)vec);
+}
+
+static int native_advice(int advice) {
+	switch (advice) {
+	case HM_ADV_NORMAL: return MADV_NORMAL;
+	case HM_ADV_RANDOM: return MADV_RANDOM;
+	case HM_ADV_SEQUENTIAL: return MADV_SEQUENTIAL;
+	case HM_ADV_WILLNEED: return MADV_WILLNEED;
+	case HM_ADV_DONTNEED: return MADV_DONTNEED;
+#ifdef MADV_HUGEPAGE
+	case HM_ADV_HUGEPAGE: return MADV_HUGEPAGE;
+	case HM_ADV_NOHUGEPAGE: return MADV_NOHUGEPAGE;
+#endif
+#ifdef __linux__
+	case HM_ADV_POPULATE_READ: return MADV_POPULATE_READ;
+	case HM_ADV_POPULATE_WRITE: return MADV_POPULATE_WRITE;
+	case HM_ADV_COLD: return MADV_COLD;
+	case HM_ADV_PAGEOUT: return MADV_PAGEOUT;
+	case HM_ADV_COLLAPSE: return MADV_COLLAPSE;
+#endif
+#ifdef MADV_DONTFORK
+	case HM_ADV_DONTFORK: return MADV_DONTFORK;
+	case HM_ADV_DOFORK: return MADV_DOFORK;
+#endif
+#ifdef MADV_DONTDUMP
+	case HM_ADV_DONTDUMP: return MADV_DONTDUMP;
+	case HM_ADV_DODUMP: return MADV_DODUMP;
+#endif
+#ifdef MADV_FREE
+	case HM_ADV_FREE: return MADV_FREE;
+#endif
+#ifdef MADV_REMOVE
+	case HM_ADV_REMOVE: return MADV_REMOVE;
+#endif
+	default: return -1;
+	}
+}
+
+int hm_advise(void *addr, size_t length, int advice) {
+	int a = native_advice(advice);
+	if (a < 0) {
+		errno = ENOSYS;
+		return -1;
+	}
+	return madvise(addr, length, a);
+}

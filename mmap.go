@@ -66,16 +66,64 @@ const (
 	EXEC
 )
 
-// Flag bits for the flags argument, with the values of mmap-go.
+// Flag bits for the flags argument. ANON has mmap-go's value; the rest are
+// hints this package adds. Each names the call it makes; where a platform
+// lacks that call the flag is a documented no-op or an error that matches
+// errors.ErrUnsupported, never silently ignored where that would lie.
 const (
 	// If the ANON flag is set, the mapped memory will not be backed by a file.
 	// The memory is private to the process and starts zeroed.
 	ANON = 1 << iota
+
+	// POPULATE makes every page of the mapping resident before Map returns.
+	// Linux 5.14+: madvise(MADV_POPULATE_WRITE) for writable anonymous
+	// memory, MADV_POPULATE_READ otherwise (so a shared file map is not
+	// dirtied and a COPY map is not copied); a failure (a range past the end
+	// of the file, a hugetlb pool running dry) is an error and nothing stays
+	// mapped. Older Linux: mmap(MAP_POPULATE), which reports no failure.
+	// Other Unix: no-op. Windows: see the platform table in the README.
+	POPULATE
+
+	// HUGE asks for hugepages, best effort, in one call. Anonymous maps try
+	// MAP_HUGETLB (2 MiB, or 1 GiB with HUGE_1GB) when the pool has the pages,
+	// then a range aligned to the transparent hugepage size with
+	// madvise(MADV_HUGEPAGE), then base pages. A file on hugetlbfs always
+	// maps with its hugepages; other files get MADV_HUGEPAGE (the file
+	// system decides). Info says which kind the mapping got. No-op outside
+	// Linux.
+	HUGE
+
+	// HUGETLB requires hugetlb pages (MAP_HUGETLB): the map fails with
+	// ErrNoHugePages instead of falling back. Anonymous maps and hugetlbfs
+	// files only. Linux only; elsewhere ErrUnsupported.
+	HUGETLB
+
+	// LOCK locks the pages in memory at map time: mlock, which also makes
+	// them resident. Windows: VirtualLock.
+	LOCK
+
+	// LOCK_ONFAULT locks pages as they are first touched (Linux 4.4+:
+	// mlock2(MLOCK_ONFAULT)), for big sparse maps. Elsewhere ErrUnsupported.
+	LOCK_ONFAULT
+
+	// NORESERVE maps without reserving swap space (MAP_NORESERVE); a later
+	// fault can fail when memory runs out. No-op where the flag does not exist.
+	NORESERVE
+
+	// UNALIGNED lets MapRegion take any byte offset: the package maps from
+	// the page (or Windows allocation granule) below it and returns a slice
+	// that starts at offset. Without it MapRegion rejects an unaligned
+	// offset, as mmap-go does.
+	UNALIGNED
+
+	// HUGE_1GB, with HUGE or HUGETLB, asks for 1 GiB hugetlb pages instead of
+	// the system's default hugepage size (2 MiB on x86-64).
+	HUGE_1GB
 )
 
 const (
 	knownProt  = RDWR | COPY | EXEC
-	knownFlags = ANON
+	knownFlags = ANON | POPULATE | HUGE | HUGETLB | LOCK | LOCK_ONFAULT | NORESERVE | UNALIGNED | HUGE_1GB
 )
 
 // MMap represents a file mapped into memory.
@@ -114,8 +162,8 @@ func MapRegion(f *os.File, length int, prot, flags int, offset int64) (MMap, err
 	if offset < 0 {
 		return nil, fmt.Errorf("%w: offset %d is negative", ErrInvalidOffset, offset)
 	}
-	if offset%int64(os.Getpagesize()) != 0 {
-		return nil, fmt.Errorf("%w: offset %d is not a multiple of the page size %d", ErrInvalidOffset, offset, os.Getpagesize())
+	if offset%int64(os.Getpagesize()) != 0 && flags&UNALIGNED == 0 {
+		return nil, fmt.Errorf("%w: offset %d is not a multiple of the page size %d (pass UNALIGNED to map from any offset)", ErrInvalidOffset, offset, os.Getpagesize())
 	}
 	if flags&ANON != 0 {
 		if length <= 0 {
@@ -165,10 +213,18 @@ func mapFile(f *os.File, fd uintptr, length, prot, flags int, offset int64) (MMa
 	if length == 0 {
 		return empty(f)
 	}
-	r, err := osMapFile(fd, offset, length, prot, flags)
+	// The OS maps from a page boundary; lead is how far past it the caller's
+	// first byte lies (zero unless UNALIGNED).
+	lead := offset % int64(os.Getpagesize())
+	if length > math.MaxInt-int(lead) {
+		return nil, fmt.Errorf("%w: length %d from the page below offset %d does not fit in an int", ErrInvalidLength, length, offset)
+	}
+	r, err := osMapFile(fd, offset-lead, int(lead)+length, prot, flags)
 	if err != nil {
 		return nil, explainMapError(f, err)
 	}
+	r.lead += uintptr(lead)
+	r.len = length
 	return register(r), nil
 }
 
@@ -181,6 +237,12 @@ func checkProtFlags(prot, flags int) error {
 	}
 	if flags&^knownFlags != 0 {
 		return fmt.Errorf("%w: unknown bits %#x in flags %#x", ErrInvalidFlags, flags&^knownFlags, flags)
+	}
+	if flags&LOCK != 0 && flags&LOCK_ONFAULT != 0 {
+		return fmt.Errorf("%w: LOCK and LOCK_ONFAULT together (lock now or on fault?)", ErrInvalidFlags)
+	}
+	if flags&HUGE_1GB != 0 && flags&(HUGE|HUGETLB) == 0 {
+		return fmt.Errorf("%w: HUGE_1GB without HUGE or HUGETLB", ErrInvalidFlags)
 	}
 	return nil
 }
@@ -245,6 +307,10 @@ func (m MMap) Unlock() error { return m.onPages(osUnlock) }
 // are written. Flushing an ANON or COPY mapping does nothing and succeeds.
 func (m MMap) Flush() error { return m.onPages(osFlush) }
 
+func notInside(m MMap) error {
+	return fmt.Errorf("%w: %d bytes at %#x are not inside a live mapping", ErrNotMapped, len(m), addr(m))
+}
+
 // onPages runs op on the page-aligned range, relative to its mapping's base,
 // that covers m. An empty m has no pages and succeeds.
 func (m MMap) onPages(op func(r *region, off, n uintptr) error) error {
@@ -253,7 +319,7 @@ func (m MMap) onPages(op func(r *region, off, n uintptr) error) error {
 	}
 	r, start := lookup(m)
 	if r == nil {
-		return fmt.Errorf("%w: %d bytes at %#x are not inside a live mapping", ErrNotMapped, len(m), addr(m))
+		return notInside(m)
 	}
 	page := uintptr(os.Getpagesize())
 	off := start &^ (page - 1)
@@ -307,6 +373,7 @@ type region struct {
 	lead uintptr        // bytes between base and the caller's first byte
 	len  int            // bytes handed to the caller
 	prot int            // the prot bits it was mapped with
+	info Info           // what the mapping got
 	//lint:ignore U1000 empty on Unix; the Windows backend keeps its handles here
 	sys sysRegion // what else the OS needs to flush or unmap it
 }

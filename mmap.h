@@ -8,26 +8,94 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* The Go package's prot and flags bits (mmap-go's values); the shim turns
- * them into this platform's PROT_* and MAP_* so no Go file hard-codes them. */
+/* The Go package's prot and flags bits (mmap-go's values, then ours); the
+ * shim turns them into this platform's PROT_* and MAP_*, so no Go file
+ * hard-codes a platform's value. Keep in step with mmap.go. */
 enum {
 	HM_RDWR = 2,
 	HM_COPY = 4,
 	HM_EXEC = 8,
 };
 enum {
-	HM_ANON = 1,
+	HM_ANON = 1 << 0,
+	HM_POPULATE = 1 << 1,
+	HM_HUGE = 1 << 2,
+	HM_HUGETLB = 1 << 3,
+	HM_LOCK = 1 << 4,
+	HM_LOCK_ONFAULT = 1 << 5,
+	HM_NORESERVE = 1 << 6,
 };
 
-/* hm_map maps length bytes of fd at offset (fd is ignored with HM_ANON).
- * Returns the mapping's start, or NULL with errno set. */
-void *hm_map(int fd, int64_t offset, size_t length, int prot, int flags);
+/* What a mapping got; mirrors Go's PageKind. */
+enum {
+	HM_KIND_BASE = 0,
+	HM_KIND_THP = 1,
+	HM_KIND_HUGETLB = 2,
+};
 
-/* hm_unmap, hm_sync, hm_lock and hm_unlock return 0, or -1 with errno set.
- * addr must be page aligned. */
+/* One map request and what the kernel gave for it. */
+struct hm_map {
+	/* In. */
+	int fd;            /* ignored with HM_ANON */
+	int prot;          /* HM_RDWR, HM_COPY, HM_EXEC */
+	int flags;         /* HM_ANON, HM_POPULATE, ... */
+	int64_t offset;    /* page aligned; ignored with HM_ANON */
+	size_t length;     /* bytes, > 0, page aligned */
+	size_t huge_size;  /* hugetlb page size for HM_HUGE/HM_HUGETLB; 0: the default */
+	size_t thp_size;   /* the transparent hugepage size (PMD size); 0: no THP rung */
+	/* Out, valid when hm_map returns non-NULL. */
+	size_t size;       /* bytes mapped from the returned address (for munmap) */
+	size_t page_size;  /* bytes per page the mapping uses (hugetlb) or is aligned for (THP) */
+	int kind;          /* HM_KIND_* */
+	int populated;     /* pages were made resident */
+	int locked;        /* HM_LOCK or HM_LOCK_ONFAULT took effect */
+	int failed_step;   /* on failure: which step failed (HM_STEP_*) */
+};
+
+/* Steps of hm_map, named in errors. */
+enum {
+	HM_STEP_MMAP = 1,
+	HM_STEP_POPULATE = 2,
+	HM_STEP_LOCK = 3,
+};
+
+/* hm_map runs the whole ladder for one request in one call: hugetlb pages,
+ * then a THP-aligned mapping, then base pages (as the flags allow), then
+ * populate and lock. Returns the mapping's start, or NULL with errno set and
+ * nothing left mapped. */
+void *hm_map(struct hm_map *m);
+
+/* Advice values: Go's Advice constants. hm_advise maps them to MADV_* and
+ * fails with ENOSYS where this platform has no such advice. */
+enum {
+	HM_ADV_NORMAL,
+	HM_ADV_RANDOM,
+	HM_ADV_SEQUENTIAL,
+	HM_ADV_WILLNEED,
+	HM_ADV_HUGEPAGE,
+	HM_ADV_NOHUGEPAGE,
+	HM_ADV_POPULATE_READ,
+	HM_ADV_POPULATE_WRITE,
+	HM_ADV_COLD,
+	HM_ADV_PAGEOUT,
+	HM_ADV_DONTFORK,
+	HM_ADV_DOFORK,
+	HM_ADV_DONTDUMP,
+	HM_ADV_DODUMP,
+	HM_ADV_COLLAPSE,
+	HM_ADV_DONTNEED,
+	HM_ADV_FREE,
+	HM_ADV_REMOVE,
+};
+
+/* These return 0, or -1 with errno set. addr must be page aligned. */
 int hm_unmap(void *addr, size_t length);
-int hm_sync(void *addr, size_t length);
-int hm_lock(void *addr, size_t length);
+int hm_sync(void *addr, size_t length, int async);
+int hm_lock(void *addr, size_t length, int onfault);
 int hm_unlock(void *addr, size_t length);
+int hm_advise(void *addr, size_t length, int advice);
+int hm_protect(void *addr, size_t length, int prot);
+/* hm_mincore fills vec, one byte per page, bit 0 set where resident. */
+int hm_mincore(void *addr, size_t length, unsigned char *vec);
 
 #endif

@@ -15,38 +15,89 @@ import "unsafe"
 
 const backend = "cgo"
 
-func sysMap(fd int, offset int64, length uintptr, prot, flags int) (unsafe.Pointer, error) {
-	p, err := C.hm_map(C.int(fd), C.int64_t(offset), C.size_t(length), C.int(prot), C.int(flags))
+// The shim takes this package's prot and flags bits as they are; a constant
+// that drifted from its C twin fails to compile here (constant index out of
+// range).
+var _ = [1]struct{}{}[(RDWR^C.HM_RDWR)|(COPY^C.HM_COPY)|(EXEC^C.HM_EXEC)|
+	(ANON^C.HM_ANON)|(POPULATE^C.HM_POPULATE)|(HUGE^C.HM_HUGE)|(HUGETLB^C.HM_HUGETLB)|
+	(LOCK^C.HM_LOCK)|(LOCK_ONFAULT^C.HM_LOCK_ONFAULT)|(NORESERVE^C.HM_NORESERVE)|
+	(int(BasePages)^C.HM_KIND_BASE)|(int(TransparentHugePages)^C.HM_KIND_THP)|(int(HugetlbPages)^C.HM_KIND_HUGETLB)|
+	(stepMmap^C.HM_STEP_MMAP)|(stepPopulate^C.HM_STEP_POPULATE)|(stepLock^C.HM_STEP_LOCK)|
+	(int(AdviceNormal)^C.HM_ADV_NORMAL)|(int(AdviceCollapse)^C.HM_ADV_COLLAPSE)|(int(adviceRemove)^C.HM_ADV_REMOVE)]
+
+func sysMap(req *mapReq) (unsafe.Pointer, error) {
+	m := C.struct_hm_map{
+		fd:        C.int(req.fd),
+		prot:      C.int(req.prot),
+		flags:     C.int(req.flags),
+		offset:    C.int64_t(req.offset),
+		length:    C.size_t(req.length),
+		huge_size: C.size_t(req.hugeSize),
+		thp_size:  C.size_t(req.thpSize),
+	}
+	p, err := C.hm_map(&m)
 	if p == nil {
+		req.failedStep = int(m.failed_step)
 		return nil, err
+	}
+	req.size = uintptr(m.size)
+	req.info = Info{
+		Kind:      PageKind(m.kind),
+		PageSize:  int(m.page_size),
+		Populated: m.populated != 0,
+		Locked:    m.locked != 0,
 	}
 	return p, nil
 }
 
 func sysUnmap(addr unsafe.Pointer, length uintptr) error {
-	if r, err := C.hm_unmap(addr, C.size_t(length)); r != 0 {
-		return err
-	}
-	return nil
+	r, err := C.hm_unmap(addr, C.size_t(length))
+	return check(r, err)
 }
 
-func sysSync(addr unsafe.Pointer, length uintptr) error {
-	if r, err := C.hm_sync(addr, C.size_t(length)); r != 0 {
-		return err
-	}
-	return nil
+func sysSync(addr unsafe.Pointer, length uintptr, async bool) error {
+	r, err := C.hm_sync(addr, C.size_t(length), cbool(async))
+	return check(r, err)
 }
 
-func sysLock(addr unsafe.Pointer, length uintptr) error {
-	if r, err := C.hm_lock(addr, C.size_t(length)); r != 0 {
-		return err
-	}
-	return nil
+func sysLock(addr unsafe.Pointer, length uintptr, onFault bool) error {
+	r, err := C.hm_lock(addr, C.size_t(length), cbool(onFault))
+	return check(r, err)
 }
 
 func sysUnlock(addr unsafe.Pointer, length uintptr) error {
-	if r, err := C.hm_unlock(addr, C.size_t(length)); r != 0 {
-		return err
+	r, err := C.hm_unlock(addr, C.size_t(length))
+	return check(r, err)
+}
+
+func sysAdvise(addr unsafe.Pointer, length uintptr, advice Advice) error {
+	r, err := C.hm_advise(addr, C.size_t(length), C.int(advice))
+	return check(r, err)
+}
+
+// sysProtect sets prot (RDONLY, RDWR, EXEC bits), or no access for prot < 0.
+func sysProtect(addr unsafe.Pointer, length uintptr, prot int) error {
+	r, err := C.hm_protect(addr, C.size_t(length), C.int(prot))
+	return check(r, err)
+}
+
+// sysMincore fills vec, one byte per page, bit 0 set where resident.
+func sysMincore(addr unsafe.Pointer, length uintptr, vec []byte) error {
+	r, err := C.hm_mincore(addr, C.size_t(length), (*C.uchar)(unsafe.Pointer(unsafe.SliceData(vec))))
+	return check(r, err)
+}
+
+// check trusts errno only when the shim's result says the call failed.
+func check(r C.int, errno error) error {
+	if r != 0 {
+		return errno
 	}
 	return nil
+}
+
+func cbool(b bool) C.int {
+	if b {
+		return 1
+	}
+	return 0
 }

@@ -3,43 +3,76 @@
 package mmap
 
 import (
+	"errors"
+	"fmt"
 	"math"
+	"os"
 	"syscall"
 	"unsafe"
 )
 
 // The pure-Go twin of mmap_cgo.go, for CGO_ENABLED=0: the same operations
-// through package syscall, whose constants are this platform's own.
+// through package syscall, whose constants are this platform's own. It has
+// fewer hints than the C shim: no hugepage ladder (HUGE maps base pages and
+// Info says so), no HUGETLB or LOCK_ONFAULT (errors.ErrUnsupported), and
+// POPULATE only on Linux.
 
 const backend = "syscall"
 
-func sysMap(fd int, offset int64, length uintptr, prot, flags int) (unsafe.Pointer, error) {
-	p := syscall.PROT_READ
-	f := syscall.MAP_SHARED
-	switch {
-	case prot&COPY != 0:
-		p |= syscall.PROT_WRITE
-		f = syscall.MAP_PRIVATE
-	case prot&RDWR != 0:
-		p |= syscall.PROT_WRITE
+var errNeedsCgo = fmt.Errorf("mmap: needs the cgo backend (this binary was built with CGO_ENABLED=0): %w", errors.ErrUnsupported)
+
+func sysMap(req *mapReq) (unsafe.Pointer, error) {
+	req.failedStep = stepMmap
+	if req.flags&(HUGETLB|LOCK_ONFAULT) != 0 {
+		return nil, errNeedsCgo
 	}
-	if prot&EXEC != 0 {
-		p |= syscall.PROT_EXEC
-	}
-	if flags&ANON != 0 {
-		f = syscall.MAP_PRIVATE | syscall.MAP_ANON
-		fd, offset = -1, 0
-	}
-	if length > math.MaxInt {
+	if req.length > math.MaxInt {
 		// syscall.Mmap takes an int; the kernel refuses such a length
 		// with ENOMEM, as the cgo backend reports it.
 		return nil, syscall.ENOMEM
 	}
-	b, err := syscall.Mmap(fd, offset, int(length), p, f)
+	p := syscall.PROT_READ
+	if req.prot&(RDWR|COPY) != 0 {
+		p |= syscall.PROT_WRITE
+	}
+	if req.prot&EXEC != 0 {
+		p |= syscall.PROT_EXEC
+	}
+	f, fd, offset := syscall.MAP_SHARED, req.fd, req.offset
+	if req.prot&COPY != 0 {
+		f = syscall.MAP_PRIVATE
+	}
+	if req.flags&ANON != 0 {
+		f, fd, offset = syscall.MAP_PRIVATE|syscall.MAP_ANON, -1, 0
+	}
+	if req.flags&NORESERVE != 0 {
+		f |= syscall.MAP_NORESERVE
+	}
+	b, err := syscall.Mmap(fd, offset, int(req.length), p, f)
 	if err != nil {
 		return nil, err
 	}
-	return unsafe.Pointer(unsafe.SliceData(b)), nil
+	req.size = req.length
+	req.info = Info{Kind: BasePages, PageSize: os.Getpagesize()}
+	addr := unsafe.Pointer(unsafe.SliceData(b))
+	if req.flags&POPULATE != 0 {
+		req.failedStep = stepPopulate
+		populated, err := populate(addr, req)
+		if err != nil {
+			syscall.Munmap(b)
+			return nil, err
+		}
+		req.info.Populated = populated
+	}
+	if req.flags&LOCK != 0 {
+		req.failedStep = stepLock
+		if err := sysLock(addr, req.size, false); err != nil {
+			syscall.Munmap(b)
+			return nil, err
+		}
+		req.info.Populated, req.info.Locked = true, true
+	}
+	return addr, nil
 }
 
 // sysUnmap rebuilds the slice syscall.Mmap returned: syscall.Munmap finds its
@@ -48,16 +81,49 @@ func sysUnmap(addr unsafe.Pointer, length uintptr) error {
 	return syscall.Munmap(unsafe.Slice((*byte)(addr), length))
 }
 
-func sysSync(addr unsafe.Pointer, length uintptr) error {
-	return rangeCall(syscall.SYS_MSYNC, addr, length, syscall.MS_SYNC)
+func sysSync(addr unsafe.Pointer, length uintptr, async bool) error {
+	flag := syscall.MS_SYNC
+	if async {
+		flag = syscall.MS_ASYNC
+	}
+	return rangeCall(syscall.SYS_MSYNC, addr, length, uintptr(flag))
 }
 
-func sysLock(addr unsafe.Pointer, length uintptr) error {
+func sysLock(addr unsafe.Pointer, length uintptr, onFault bool) error {
+	if onFault {
+		return errNeedsCgo
+	}
 	return rangeCall(syscall.SYS_MLOCK, addr, length, 0)
 }
 
 func sysUnlock(addr unsafe.Pointer, length uintptr) error {
 	return rangeCall(syscall.SYS_MUNLOCK, addr, length, 0)
+}
+
+func sysAdvise(addr unsafe.Pointer, length uintptr, a Advice) error {
+	native, ok := nativeAdvice(a)
+	if !ok {
+		return syscall.ENOSYS
+	}
+	return rangeCall(syscall.SYS_MADVISE, addr, length, uintptr(native))
+}
+
+func sysProtect(addr unsafe.Pointer, length uintptr, prot int) error {
+	p := syscall.PROT_READ
+	if prot&(RDWR|COPY) != 0 {
+		p |= syscall.PROT_WRITE
+	}
+	if prot&EXEC != 0 {
+		p |= syscall.PROT_EXEC
+	}
+	return rangeCall(syscall.SYS_MPROTECT, addr, length, uintptr(p))
+}
+
+func sysMincore(addr unsafe.Pointer, length uintptr, vec []byte) error {
+	if _, _, errno := syscall.Syscall(syscall.SYS_MINCORE, uintptr(addr), length, uintptr(unsafe.Pointer(unsafe.SliceData(vec)))); errno != 0 {
+		return errno
+	}
+	return nil
 }
 
 func rangeCall(trap uintptr, addr unsafe.Pointer, length uintptr, arg uintptr) error {

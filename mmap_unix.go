@@ -3,37 +3,121 @@
 package mmap
 
 import (
+	"errors"
+	"fmt"
 	"os"
+	"syscall"
 	"unsafe"
 )
 
 // The Unix operations, over the sys* functions of mmap_cgo.go (the C shim)
-// or mmap_nocgo.go (package syscall). Here they gain page rounding and the
-// name of the call for errors.
+// or mmap_nocgo.go (package syscall). Here they gain page rounding, the
+// request for the hugepage ladder, and the name of the failing call.
 
 //lint:ignore U1000 Unix needs nothing beyond the region's base and size
 type sysRegion struct{}
+
+// mapReq is one map request and what the backend got for it; the cgo
+// backend copies it to and from the C shim's struct hm_map.
+type mapReq struct {
+	fd          int
+	prot, flags int
+	offset      int64
+	length      uintptr // page aligned
+	hugeSize    uintptr // hugetlb page size for HUGE/HUGETLB; 0: none
+	thpSize     uintptr // THP size for HUGE; 0: no THP rung
+	size        uintptr // out: bytes mapped, for munmap
+	info        Info    // out
+	failedStep  int     // out, on failure
+}
+
+// Steps of a map, as the C shim's HM_STEP_*.
+const (
+	stepMmap = 1 + iota
+	stepPopulate
+	stepLock
+)
 
 func osMapFile(fd uintptr, offset int64, length, prot, flags int) (*region, error) {
 	return osMap(int(fd), offset, length, prot, flags)
 }
 
 func osMapAnon(length, prot, flags int) (*region, error) {
-	r, err := osMap(-1, 0, length, prot, flags)
-	if err != nil {
-		return nil, os.NewSyscallError("mmap", err)
-	}
-	return r, nil
+	return osMap(-1, 0, length, prot, flags)
 }
 
 func osMap(fd int, offset int64, length, prot, flags int) (*region, error) {
 	page := uintptr(os.Getpagesize())
-	size := (uintptr(length) + page - 1) &^ (page - 1)
-	base, err := sysMap(fd, offset, size, prot, flags)
-	if err != nil {
-		return nil, err
+	req := mapReq{
+		fd:     fd,
+		prot:   prot,
+		flags:  flags,
+		offset: offset,
+		length: (uintptr(length) + page - 1) &^ (page - 1),
 	}
-	return &region{base: base, size: size, len: length, prot: prot}, nil
+	if flags&(HUGE|HUGETLB) != 0 {
+		req.hugeSize = uintptr(DefaultHugePageSize())
+		if flags&HUGE_1GB != 0 {
+			req.hugeSize = 1 << 30
+			if !hasHugePageSize(1 << 30) {
+				req.hugeSize = 0
+			}
+		}
+		if flags&HUGE != 0 && flags&HUGETLB == 0 {
+			if m := THPMode(); m == "always" || m == "madvise" {
+				req.thpSize = uintptr(THPSize())
+			}
+		}
+	}
+	base, err := sysMap(&req)
+	if err != nil {
+		return nil, mapError(&req, err)
+	}
+	return &region{base: base, size: req.size, len: length, prot: prot, info: req.info}, nil
+}
+
+func hasHugePageSize(size int) bool {
+	pools, _ := HugePagePools()
+	for _, p := range pools {
+		if p.Size == size {
+			return true
+		}
+	}
+	return false
+}
+
+// mapError names the step of a map that failed. The caller adds the file.
+func mapError(req *mapReq, errno error) error {
+	switch req.failedStep {
+	case stepPopulate:
+		advice := "MADV_POPULATE_READ"
+		if req.flags&ANON != 0 && req.prot&(RDWR|COPY) != 0 {
+			advice = "MADV_POPULATE_WRITE"
+		}
+		return fmt.Errorf("populating %d bytes: %w", req.length, os.NewSyscallError("madvise("+advice+")", errno))
+	case stepLock:
+		return lockError(req.length, errno)
+	}
+	if req.flags&HUGETLB != 0 && (errors.Is(errno, syscall.ENOMEM) || errors.Is(errno, syscall.EINVAL) && req.fd < 0) {
+		return fmt.Errorf("%w: %s: %w", ErrNoHugePages, hugetlbPool(int(req.hugeSize)), os.NewSyscallError("mmap", errno))
+	}
+	if req.flags&HUGETLB != 0 && req.fd >= 0 && errors.Is(errno, syscall.EINVAL) {
+		return fmt.Errorf("%w: HUGETLB maps anonymous memory or hugetlbfs files only: %w", ErrNoHugePages, errno)
+	}
+	if req.fd < 0 {
+		return os.NewSyscallError("mmap", errno)
+	}
+	return errno
+}
+
+// lockError explains a failed mlock: ENOMEM, EAGAIN and EPERM there mean the
+// RLIMIT_MEMLOCK limit (or, for EPERM, a zero limit without CAP_IPC_LOCK).
+func lockError(n uintptr, errno error) error {
+	err := os.NewSyscallError("mlock", errno)
+	if errors.Is(errno, syscall.ENOMEM) || errors.Is(errno, syscall.EAGAIN) || errors.Is(errno, syscall.EPERM) {
+		return fmt.Errorf("%w: locking %d bytes: %s: %w", ErrMemlockLimit, n, memlockLimit(), err)
+	}
+	return err
 }
 
 func osUnmap(r *region) error {
@@ -41,13 +125,39 @@ func osUnmap(r *region) error {
 }
 
 func osFlush(r *region, off, n uintptr) error {
-	return os.NewSyscallError("msync", sysSync(unsafe.Add(r.base, off), n))
+	return os.NewSyscallError("msync", sysSync(unsafe.Add(r.base, off), n, false))
 }
 
 func osLock(r *region, off, n uintptr) error {
-	return os.NewSyscallError("mlock", sysLock(unsafe.Add(r.base, off), n))
+	if err := sysLock(unsafe.Add(r.base, off), n, false); err != nil {
+		return lockError(n, err)
+	}
+	return nil
 }
 
 func osUnlock(r *region, off, n uintptr) error {
 	return os.NewSyscallError("munlock", sysUnlock(unsafe.Add(r.base, off), n))
+}
+
+func osFlushAsync(r *region, off, n uintptr) error {
+	return os.NewSyscallError("msync", sysSync(unsafe.Add(r.base, off), n, true))
+}
+
+func osLockOnFault(r *region, off, n uintptr) error {
+	if err := sysLock(unsafe.Add(r.base, off), n, true); err != nil {
+		return lockError(n, err)
+	}
+	return nil
+}
+
+func osAdvise(r *region, off, n uintptr, a Advice) error {
+	return os.NewSyscallError("madvise("+a.String()+")", sysAdvise(unsafe.Add(r.base, off), n, a))
+}
+
+func osProtect(r *region, off, n uintptr, prot int) error {
+	return os.NewSyscallError("mprotect", sysProtect(unsafe.Add(r.base, off), n, prot))
+}
+
+func osMincore(r *region, off, n uintptr, vec []byte) error {
+	return os.NewSyscallError("mincore", sysMincore(unsafe.Add(r.base, off), n, vec))
 }

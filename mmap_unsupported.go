@@ -25,3 +25,8 @@ func osUnmap(*region) error                                    { return errNoBac
 func osFlush(*region, uintptr, uintptr) error                  { return errNoBackend }
 func osLock(*region, uintptr, uintptr) error                   { return errNoBackend }
 func osUnlock(*region, uintptr, uintptr) error                 { return errNoBackend }
+func osFlushAsync(*region, uintptr, uintptr) error             { return errNoBackend }
+func osLockOnFault(*region, uintptr, uintptr) error            { return errNoBackend }
+func osAdvise(*region, uintptr, uintptr, Advice) error         { return errNoBackend }
+func osProtect(*region, uintptr, uintptr, int) error           { return errNoBackend }
+func osMincore(*region, uintptr, uintptr, []byte) error        { return errNoBackend }

@@ -86,7 +86,23 @@ func protAccess(prot int) (protect, access uint32) {
 	return protect, access
 }
 
+// hintsUnsupported answers the map-time hints Windows does not
+// take yet: a clear error, not a mapping without them.
+func hintsUnsupported(flags int) error {
+	if flags&(POPULATE|HUGETLB|LOCK|LOCK_ONFAULT|NORESERVE) != 0 {
+		return fmt.Errorf("mmap: POPULATE, HUGETLB, LOCK, LOCK_ONFAULT and NORESERVE at map time on windows: %w", errors.ErrUnsupported)
+	}
+	return nil
+}
+
+// baseInfo is what every Windows mapping gets: HUGE is best effort, and
+// without large pages it is base pages.
+func baseInfo() Info { return Info{Kind: BasePages, PageSize: os.Getpagesize()} }
+
 func osMapFile(fd uintptr, offset int64, length, prot, flags int) (*region, error) {
+	if err := hintsUnsupported(flags); err != nil {
+		return nil, err
+	}
 	h := syscall.Handle(fd)
 	var fi syscall.ByHandleFileInformation
 	if err := syscall.GetFileInformationByHandle(h, &fi); err != nil {
@@ -122,10 +138,13 @@ func osMapFile(fd uintptr, offset int64, length, prot, flags int) (*region, erro
 		}
 		return nil, err
 	}
-	return &region{base: base, size: viewSize, lead: lead, len: length, prot: prot, sys: sysRegion{file: dup}}, nil
+	return &region{base: base, size: viewSize, lead: lead, len: length, prot: prot, info: baseInfo(), sys: sysRegion{file: dup}}, nil
 }
 
 func osMapAnon(length, prot, flags int) (*region, error) {
+	if err := hintsUnsupported(flags); err != nil {
+		return nil, err
+	}
 	// The section is unnamed and its handle closed at once, so nobody else
 	// can map it: a writable view is already private, and COPY needs
 	// nothing more than RDWR.
@@ -139,7 +158,7 @@ func osMapAnon(length, prot, flags int) (*region, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &region{base: base, size: size, len: length, prot: prot}, nil
+	return &region{base: base, size: size, len: length, prot: prot, info: baseInfo()}, nil
 }
 
 // mapView creates a section of maxSize bytes over h (0: the file's size),
@@ -249,3 +268,11 @@ func growWorkingSet(n uintptr) error {
 	}
 	return nil
 }
+
+var errWindowsOp = fmt.Errorf("mmap: not implemented on windows yet: %w", errors.ErrUnsupported)
+
+func osFlushAsync(*region, uintptr, uintptr) error      { return errWindowsOp }
+func osLockOnFault(*region, uintptr, uintptr) error     { return errWindowsOp }
+func osAdvise(*region, uintptr, uintptr, Advice) error  { return errWindowsOp }
+func osProtect(*region, uintptr, uintptr, int) error    { return errWindowsOp }
+func osMincore(*region, uintptr, uintptr, []byte) error { return errWindowsOp }

@@ -1,0 +1,57 @@
+package mmap
+
+import "fmt"
+
+// PageKind is the kind of pages behind a mapping.
+type PageKind int
+
+const (
+	// BasePages: the system's base page size (4 KiB on most machines).
+	BasePages PageKind = iota
+	// TransparentHugePages: the range is aligned to the transparent
+	// hugepage size and advised MADV_HUGEPAGE. The kernel backs it with
+	// hugepages when it can at fault time; /proc/self/smaps (AnonHugePages,
+	// FilePmdMapped) tells how much it did.
+	TransparentHugePages
+	// HugetlbPages: reserved hugetlb pages (MAP_HUGETLB or hugetlbfs).
+	HugetlbPages
+)
+
+func (k PageKind) String() string {
+	switch k {
+	case BasePages:
+		return "base"
+	case TransparentHugePages:
+		return "transparent"
+	case HugetlbPages:
+		return "hugetlb"
+	}
+	return fmt.Sprintf("PageKind(%d)", int(k))
+}
+
+// Info is what a mapping got when it was made.
+type Info struct {
+	Kind PageKind
+	// PageSize is the page size the mapping uses (hugetlb), is aligned and
+	// advised for (transparent), or the base page size.
+	PageSize int
+	// Populated: every page was made resident at map time (POPULATE, or
+	// LOCK, which faults pages in).
+	Populated bool
+	// Locked: the pages were locked at map time (LOCK or LOCK_ONFAULT).
+	// Later Lock and Unlock calls do not change it.
+	Locked bool
+}
+
+// Info reports what the mapping that holds m got when it was made. m may be
+// any sub-slice of a live mapping.
+func (m MMap) Info() (Info, error) {
+	if len(m) == 0 {
+		return Info{}, fmt.Errorf("%w: Info of an empty slice", ErrNotMapped)
+	}
+	r, _ := lookup(m)
+	if r == nil {
+		return Info{}, notInside(m)
+	}
+	return r.info, nil
+}

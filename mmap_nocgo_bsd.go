@@ -1,0 +1,23 @@
+//go:build !cgo && (darwin || freebsd || openbsd || dragonfly)
+
+package mmap
+
+import (
+	"syscall"
+	"unsafe"
+)
+
+var nativeAdvices = map[Advice]int{
+	AdviceNormal: syscall.MADV_NORMAL, AdviceRandom: syscall.MADV_RANDOM,
+	AdviceSequential: syscall.MADV_SEQUENTIAL, AdviceWillNeed: syscall.MADV_WILLNEED,
+	adviceDontNeed: syscall.MADV_DONTNEED, adviceFree: syscall.MADV_FREE,
+}
+
+func nativeAdvice(a Advice) (int, bool) {
+	native, ok := nativeAdvices[a]
+	return native, ok
+}
+
+// populate is a no-op here: these systems have no call that reports
+// population failures, and Info says the pages were not populated.
+func populate(unsafe.Pointer, *mapReq) (bool, error) { return false, nil }

@@ -1,0 +1,20 @@
+//go:build !linux
+
+package mmap
+
+import (
+	"errors"
+	"fmt"
+	"runtime"
+)
+
+func hugePagePools() ([]HugePagePool, error) {
+	return nil, fmt.Errorf("mmap: hugetlb pools on %s: %w", runtime.GOOS, errors.ErrUnsupported)
+}
+
+func defaultHugePageSize() int { return 0 }
+func thpSize() int             { return 0 }
+func thpMode() string          { return "" }
+func hugetlbPool(int) string   { return "no hugetlb pages on " + runtime.GOOS }
+
+func memlockLimit() string { return "RLIMIT_MEMLOCK reached (raise it with ulimit -l or setrlimit)" }
