@@ -94,7 +94,13 @@ func mapError(req *mapReq, errno error) error {
 		if req.flags&ANON != 0 && req.prot&(RDWR|COPY) != 0 {
 			advice = "MADV_POPULATE_WRITE"
 		}
-		return fmt.Errorf("populating %d bytes: %w", req.length, os.NewSyscallError("madvise("+advice+")", errno))
+		err := fmt.Errorf("populating %d bytes: %w", req.length, os.NewSyscallError("madvise("+advice+")", errno))
+		if req.flags&HUGETLB != 0 && (errors.Is(errno, syscall.EFAULT) || errors.Is(errno, syscall.ENOMEM)) {
+			// Hugetlb pages are taken at fault time: the pool ran dry (the
+			// fault would have been a SIGBUS, which populate reports as EFAULT).
+			return fmt.Errorf("%w: %s: %w", ErrNoHugePages, hugetlbPool(int(req.hugeSize)), err)
+		}
+		return err
 	case stepLock:
 		return lockError(req.length, errno)
 	}

@@ -1,0 +1,499 @@
+package mmap
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+)
+
+// Map-time hints, checked against the kernel's account in /proc/self/smaps.
+
+// kb is n bytes in smaps' kB.
+func kb(n int) int64 { return int64(n) >> 10 }
+
+// vmFlags is the VmFlags line of the mapping that holds m.
+func vmFlags(t testing.TB, m MMap) []string {
+	t.Helper()
+	b, err := os.ReadFile("/proc/self/smaps")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, in := addr(m), false
+	for _, line := range strings.Split(string(b), "\n") {
+		fs := strings.Fields(line)
+		if len(fs) >= 5 && strings.Contains(fs[0], "-") && !strings.HasSuffix(fs[0], ":") {
+			lo, hi, _ := strings.Cut(fs[0], "-")
+			start, _ := strconv.ParseUint(lo, 16, 64)
+			end, _ := strconv.ParseUint(hi, 16, 64)
+			in = p >= uintptr(start) && p < uintptr(end)
+		}
+		if v, ok := strings.CutPrefix(line, "VmFlags:"); ok && in {
+			return strings.Fields(v)
+		}
+	}
+	t.Fatalf("no VmFlags for %#x", p)
+	return nil
+}
+
+func hasFlag(flags []string, f string) bool {
+	for _, x := range flags {
+		if x == f {
+			return true
+		}
+	}
+	return false
+}
+
+// setPool sets the number of hugetlb pages of size bytes for the test and
+// restores it afterwards; it returns how many the kernel gave.
+func setPool(t *testing.T, size, n int) int {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		t.Skip("setting vm.nr_hugepages needs root; CI runs as root")
+	}
+	skipUnderQEMU(t, "hugetlb pools and smaps are the host's")
+	path := fmt.Sprintf("%s/hugepages-%dkB/nr_hugepages", hugepagesDir, size>>10)
+	old, err := readInt(path)
+	if err != nil {
+		t.Skipf("no %d-byte hugetlb pages on this kernel: %v", size, err)
+	}
+	write := func(v int) {
+		if err := os.WriteFile(path, []byte(strconv.Itoa(v)), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	t.Cleanup(func() { write(old) })
+	write(n)
+	got, err := readInt(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return got
+}
+
+// pageState counts m's pages that the kernel has present in its page
+// tables (/proc/self/pagemap), and how many of those are the shared zero
+// page (/proc/kpageflags), page by page: anonymous VMAs merge with their
+// neighbours, so smaps cannot speak for one mapping.
+func pageState(t testing.TB, m MMap) (present, zero int) {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		t.Skip("physical page flags need root (CAP_SYS_ADMIN); CI runs as root")
+	}
+	pm, err := os.Open("/proc/self/pagemap")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pm.Close()
+	kf, err := os.Open("/proc/kpageflags")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer kf.Close()
+	var e [8]byte
+	for i := 0; i < len(m); i += page {
+		if _, err := pm.ReadAt(e[:], int64((addr(m)+uintptr(i))/uintptr(page))*8); err != nil {
+			t.Fatal(err)
+		}
+		entry := binary.LittleEndian.Uint64(e[:])
+		if entry&(1<<63) == 0 {
+			continue
+		}
+		present++
+		if _, err := kf.ReadAt(e[:], int64(entry&(1<<55-1))*8); err != nil {
+			t.Fatal(err)
+		}
+		if binary.LittleEndian.Uint64(e[:])&(1<<24) != 0 { // KPF_ZERO_PAGE
+			zero++
+		}
+	}
+	return present, zero
+}
+
+func TestPopulateAnonymous(t *testing.T) {
+	skipUnderQEMU(t, "pagemap is the emulator's")
+	const pages = 64
+	plain := mustMap(t, nil, pages*page, RDWR, ANON, 0)
+	defer mustUnmap(t, &plain)
+	if present, _ := pageState(t, plain); present != 0 {
+		t.Fatalf("a plain anonymous map has %d pages present before any touch; the check cannot see populate", present)
+	}
+	m := mustMap(t, nil, pages*page, RDWR, ANON|POPULATE, 0)
+	defer mustUnmap(t, &m)
+	if present, zero := pageState(t, m); present != pages || zero != 0 {
+		t.Fatalf("after POPULATE of a writable map: %d of %d pages present, %d of them the zero page; want all present, none zero (populated for writing)", present, pages, zero)
+	}
+	if info, _ := m.Info(); !info.Populated || info.Kind != BasePages || info.PageSize != page {
+		t.Fatalf("Info %+v", info)
+	}
+	// A read-only anonymous map populates for reading: the zero page.
+	ro := mustMap(t, nil, pages*page, RDONLY, ANON|POPULATE, 0)
+	defer mustUnmap(t, &ro)
+	if present, zero := pageState(t, ro); present != pages || zero != pages {
+		t.Fatalf("after POPULATE of a read-only map: %d present, %d zero page; want %d of each", present, zero, pages)
+	}
+}
+
+// A file map populates with reads: its pages are resident, a shared map's
+// page cache stays clean, and a COPY map copies nothing.
+func TestPopulateFileReadsWithoutDirtyingOrCopying(t *testing.T) {
+	skipUnderQEMU(t, "smaps is the emulator's")
+	const size = 32 << 12
+	f := tempFile(t, pattern(size), os.O_RDWR)
+	if err := f.Sync(); err != nil {
+		t.Fatal(err)
+	}
+	for _, prot := range []int{RDONLY, RDWR, COPY} {
+		m := mustMap(t, f, -1, prot, POPULATE, 0)
+		v := vmaOf(t, m)
+		if v.fields["Rss"] != kb(size) {
+			t.Errorf("prot %d: Rss %d kB after POPULATE, want %d", prot, v.fields["Rss"], kb(size))
+		}
+		if v.fields["Anonymous"] != 0 || v.fields["Private_Dirty"] != 0 || v.fields["Shared_Dirty"] != 0 {
+			t.Errorf("prot %d: POPULATE dirtied or copied pages: Anonymous %d, Private_Dirty %d, Shared_Dirty %d kB", prot, v.fields["Anonymous"], v.fields["Private_Dirty"], v.fields["Shared_Dirty"])
+		}
+		mustUnmap(t, &m)
+	}
+}
+
+// MADV_POPULATE_READ reports a range past the end of the file, and the map
+// fails whole: nothing stays mapped.
+func TestPopulatePastEndOfFileFails(t *testing.T) {
+	skipUnderQEMU(t, "maps is the emulator's")
+	f := tempFile(t, pattern(page), os.O_RDONLY)
+	before := footprintOf(t, f.Name())
+	n := liveMappings()
+	m, err := MapRegion(f, 4*page, RDONLY, POPULATE, 0)
+	if err == nil {
+		mustUnmap(t, &m)
+		t.Fatal("POPULATE of a map past the end of the file succeeded")
+	}
+	var pe *os.PathError
+	if !errors.Is(err, syscall.EFAULT) || !errors.As(err, &pe) || !strings.Contains(err.Error(), "MADV_POPULATE_READ") {
+		t.Fatalf("got %v; want a *PathError naming MADV_POPULATE_READ and wrapping EFAULT", err)
+	}
+	if after := footprintOf(t, f.Name()); after != before || liveMappings() != n {
+		t.Fatalf("a failed populate left a mapping: %+v -> %+v", before, after)
+	}
+}
+
+func TestLockAtMapTime(t *testing.T) {
+	skipUnderQEMU(t, "smaps is the emulator's")
+	const size = 16 << 12
+	before := statusKB(t, "VmLck")
+	m := mustMap(t, nil, size, RDWR, ANON|LOCK, 0)
+	if got := statusKB(t, "VmLck") - before; got != kb(size) {
+		t.Fatalf("VmLck grew by %d kB, want %d", got, kb(size))
+	}
+	if v := vmaOf(t, m); v.fields["Locked"] != kb(size) || v.fields["Rss"] != kb(size) {
+		t.Fatalf("smaps Locked %d, Rss %d kB; want %d", v.fields["Locked"], v.fields["Rss"], kb(size))
+	}
+	if info, _ := m.Info(); !info.Locked || !info.Populated {
+		t.Fatalf("Info %+v; want Locked and Populated", info)
+	}
+	mustUnmap(t, &m)
+	if got := statusKB(t, "VmLck"); got != before {
+		t.Fatalf("VmLck %d kB after Unmap, want %d", got, before)
+	}
+}
+
+func TestLockOnFaultAtMapTime(t *testing.T) {
+	skipUnderQEMU(t, "smaps is the emulator's")
+	const pages = 32
+	m := mustMap(t, nil, pages*page, RDWR, ANON|LOCK_ONFAULT, 0)
+	defer mustUnmap(t, &m)
+	if f := vmFlags(t, m); !hasFlag(f, "lo") || !hasFlag(f, "lf") {
+		t.Fatalf("VmFlags %v; want lo (locked) and lf (on fault)", f)
+	}
+	if v := vmaOf(t, m); v.fields["Rss"] != 0 || v.fields["Locked"] != 0 {
+		t.Fatalf("lock-on-fault made pages resident at once: Rss %d, Locked %d kB", v.fields["Rss"], v.fields["Locked"])
+	}
+	for _, i := range []int{0, 7, 31} {
+		m[i*page] = 1
+	}
+	if v := vmaOf(t, m); v.fields["Locked"] != kb(3*page) {
+		t.Fatalf("after touching 3 pages smaps Locked is %d kB, want %d", v.fields["Locked"], kb(3*page))
+	}
+	if info, _ := m.Info(); !info.Locked || info.Populated {
+		t.Fatalf("Info %+v; want Locked, not Populated", info)
+	}
+}
+
+func TestNoReserve(t *testing.T) {
+	skipUnderQEMU(t, "smaps is the emulator's")
+	m := mustMap(t, nil, 4*page, RDWR, ANON|NORESERVE, 0)
+	defer mustUnmap(t, &m)
+	if f := vmFlags(t, m); !hasFlag(f, "nr") {
+		t.Fatalf("VmFlags %v; want nr (MAP_NORESERVE)", f)
+	}
+	plain := mustMap(t, nil, 4*page, RDWR, ANON, 0)
+	defer mustUnmap(t, &plain)
+	if f := vmFlags(t, plain); hasFlag(f, "nr") {
+		t.Fatalf("a map without NORESERVE has VmFlags %v", f)
+	}
+}
+
+func TestHugetlbRequired(t *testing.T) {
+	huge := DefaultHugePageSize()
+	if got := setPool(t, huge, 4); got < 4 {
+		t.Skipf("the kernel reserved %d of 4 hugetlb pages (memory too fragmented to reserve more)", got)
+	}
+	const n = 3<<20 + 5 // not a multiple of the hugepage size
+	m := mustMap(t, nil, n, RDWR, ANON|HUGETLB|POPULATE, 0)
+	defer mustUnmap(t, &m)
+	if len(m) != n || cap(m) != n {
+		t.Fatalf("len %d cap %d, want %d", len(m), cap(m), n)
+	}
+	info, _ := m.Info()
+	if info.Kind != HugetlbPages || info.PageSize != huge || !info.Populated {
+		t.Fatalf("Info %+v; want hugetlb pages of %d bytes, populated", info, huge)
+	}
+	v := vmaOf(t, m)
+	rounded := (n + huge - 1) / huge * huge
+	if v.fields["KernelPageSize"] != kb(huge) || v.fields["Private_Hugetlb"] != kb(rounded) || v.end-v.start != uintptr(rounded) {
+		t.Fatalf("smaps KernelPageSize %d kB, Private_Hugetlb %d kB, extent %d; want %d kB, %d kB, %d", v.fields["KernelPageSize"], v.fields["Private_Hugetlb"], v.end-v.start, kb(huge), kb(rounded), rounded)
+	}
+	m[n-1] = 7
+	if pools, err := HugePagePools(); err != nil || !poolHas(pools, huge, 4, 2) {
+		t.Fatalf("HugePagePools() = %+v, %v; want %d pages of %d bytes, 2 free", pools, err, 4, huge)
+	}
+}
+
+func poolHas(pools []HugePagePool, size, total, free int) bool {
+	for _, p := range pools {
+		if p.Size == size {
+			return p.Total == total && p.Free == free
+		}
+	}
+	return false
+}
+
+// Without pages in the pool a required-hugetlb map fails clearly, and a
+// best-effort one falls back to transparent hugepages.
+func TestHugepageFallbacks(t *testing.T) {
+	huge := DefaultHugePageSize()
+	setPool(t, huge, 0)
+	_, err := MapRegion(nil, huge, RDWR, ANON|HUGETLB, 0)
+	if !errors.Is(err, ErrNoHugePages) || !errors.Is(err, syscall.ENOMEM) || !strings.Contains(err.Error(), "0 in the pool") {
+		t.Fatalf("HUGETLB with an empty pool: got %v; want ErrNoHugePages wrapping ENOMEM and naming the pool", err)
+	}
+
+	const n = 4 << 20
+	m := mustMap(t, nil, n, RDWR, ANON|HUGE, 0)
+	defer mustUnmap(t, &m)
+	info, _ := m.Info()
+	switch THPMode() {
+	case "always", "madvise":
+		thp := THPSize()
+		if info.Kind != TransparentHugePages || info.PageSize != thp {
+			t.Fatalf("HUGE with an empty pool, THP %s: Info %+v; want transparent pages of %d", THPMode(), info, thp)
+		}
+		if addr(m)%uintptr(thp) != 0 || !hasFlag(vmFlags(t, m), "hg") {
+			t.Fatalf("THP rung: start %#x (want %d-aligned), VmFlags %v (want hg)", addr(m), thp, vmFlags(t, m))
+		}
+	default:
+		if info.Kind != BasePages {
+			t.Fatalf("HUGE with THP %q: Info %+v; want base pages", THPMode(), info)
+		}
+	}
+	t.Logf("HUGE fell back to %v pages", info.Kind)
+}
+
+// With pages in the pool, best effort takes them.
+func TestHugeUsesThePool(t *testing.T) {
+	huge := DefaultHugePageSize()
+	if got := setPool(t, huge, 2); got < 2 {
+		t.Skipf("the kernel reserved %d of 2 hugetlb pages", got)
+	}
+	m := mustMap(t, nil, 2*huge, RDWR, ANON|HUGE, 0)
+	defer mustUnmap(t, &m)
+	if info, _ := m.Info(); info.Kind != HugetlbPages {
+		t.Fatalf("Info %+v; want hugetlb pages", info)
+	}
+	// The pool is now promised to m: a third page is not there, so best
+	// effort falls back rather than failing.
+	more := mustMap(t, nil, huge, RDWR, ANON|HUGE, 0)
+	defer mustUnmap(t, &more)
+	if info, _ := more.Info(); info.Kind == HugetlbPages {
+		t.Fatalf("a map past the pool got hugetlb pages: %+v", info)
+	}
+}
+
+// POPULATE reports a pool that runs dry; MAP_POPULATE would not.
+func TestHugetlbPopulateFailureLeavesNothing(t *testing.T) {
+	huge := DefaultHugePageSize()
+	setPool(t, huge, 1)
+	n := liveMappings()
+	// NORESERVE skips the reservation at mmap time, so the pool runs dry
+	// only when the pages are faulted in.
+	_, err := MapRegion(nil, 2*huge, RDWR, ANON|HUGETLB|POPULATE|NORESERVE, 0)
+	if !errors.Is(err, ErrNoHugePages) || !errors.Is(err, syscall.EFAULT) || !strings.Contains(fmt.Sprint(err), "MADV_POPULATE_WRITE") {
+		t.Fatalf("populating 2 hugepages from a pool of 1: got %v; want ErrNoHugePages from MADV_POPULATE_WRITE", err)
+	}
+	if liveMappings() != n {
+		t.Fatal("the failed map stayed in the registry")
+	}
+	if pools, _ := HugePagePools(); !poolHas(pools, huge, 1, 1) {
+		t.Fatalf("pool after the failure: %+v; want its page free again", pools)
+	}
+	// Best effort takes the next rung instead.
+	m := mustMap(t, nil, 2*huge, RDWR, ANON|HUGE|POPULATE|NORESERVE, 0)
+	defer mustUnmap(t, &m)
+	if info, _ := m.Info(); info.Kind == HugetlbPages || !info.Populated {
+		t.Fatalf("HUGE|POPULATE past the pool: Info %+v; want a populated fallback", info)
+	}
+}
+
+func TestHugetlbOneGiB(t *testing.T) {
+	if !hasHugePageSize(1 << 30) {
+		t.Skip("this kernel has no 1 GiB hugepage size")
+	}
+	setPool(t, 1<<30, 0)
+	_, err := MapRegion(nil, 1<<30, RDWR, ANON|HUGETLB|HUGE_1GB, 0)
+	if !errors.Is(err, ErrNoHugePages) || !strings.Contains(err.Error(), "1073741824-byte pages") {
+		t.Fatalf("1 GiB HUGETLB with an empty pool: got %v", err)
+	}
+	if got := setPool(t, 1<<30, 1); got < 1 {
+		t.Skip("the kernel could not reserve a 1 GiB page at run time (no free 1 GiB-aligned block); the lent 16-core machine checks this")
+	}
+	m := mustMap(t, nil, 1<<30, RDWR, ANON|HUGETLB|HUGE_1GB, 0)
+	defer mustUnmap(t, &m)
+	m[1<<29] = 1
+	if v := vmaOf(t, m); v.fields["KernelPageSize"] != 1<<20 {
+		t.Fatalf("KernelPageSize %d kB, want 1048576", v.fields["KernelPageSize"])
+	}
+}
+
+func TestHugetlbNeedsAnonymousOrHugetlbfs(t *testing.T) {
+	f := tempFile(t, pattern(4<<20), os.O_RDWR)
+	_, err := Map(f, RDWR, HUGETLB)
+	if !errors.Is(err, ErrNoHugePages) || !strings.Contains(err.Error(), "hugetlbfs") {
+		t.Fatalf("HUGETLB on a regular file: got %v; want ErrNoHugePages saying why", err)
+	}
+}
+
+// A file on hugetlbfs maps with its hugepages, whatever the flags.
+func TestHugetlbfsFile(t *testing.T) {
+	huge := DefaultHugePageSize()
+	if got := setPool(t, huge, 2); got < 2 {
+		t.Skipf("the kernel reserved %d of 2 hugetlb pages", got)
+	}
+	dir := t.TempDir()
+	if err := syscall.Mount("none", dir, "hugetlbfs", 0, ""); err != nil {
+		t.Fatalf("mount hugetlbfs: %v", err)
+	}
+	t.Cleanup(func() { syscall.Unmount(dir, 0) })
+	f, err := os.Create(filepath.Join(dir, "huge"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if err := f.Truncate(int64(huge)); err != nil {
+		t.Fatal(err)
+	}
+	m := mustMap(t, f, huge-1, RDWR, 0, 0)
+	m[huge-2] = 9
+	info, _ := m.Info()
+	if info.Kind != HugetlbPages || info.PageSize != huge {
+		t.Fatalf("Info %+v; want hugetlb pages of %d", info, huge)
+	}
+	// One mapper: the kernel counts its page as Private_Hugetlb.
+	if v := vmaOf(t, m); v.fields["KernelPageSize"] != kb(huge) || v.fields["Private_Hugetlb"]+v.fields["Shared_Hugetlb"] != kb(huge) {
+		t.Fatalf("KernelPageSize %d kB, hugetlb pages %d kB", v.fields["KernelPageSize"], v.fields["Private_Hugetlb"]+v.fields["Shared_Hugetlb"])
+	}
+	mustUnmap(t, &m)
+	again := mustMap(t, f, -1, RDONLY, 0, 0)
+	defer mustUnmap(t, &again)
+	if again[huge-2] != 9 {
+		t.Fatal("a write through a hugetlbfs mapping did not reach the file")
+	}
+}
+
+func TestUnalignedOffsets(t *testing.T) {
+	data := pattern(4 * page)
+	f := tempFile(t, data, os.O_RDWR)
+	if _, err := MapRegion(f, 100, RDONLY, 0, 5000); !errors.Is(err, ErrInvalidOffset) {
+		t.Fatalf("unaligned offset without UNALIGNED: got %v, want ErrInvalidOffset", err)
+	}
+	for _, off := range []int{1, 5000, page - 1, 3*page + 7} {
+		m := mustMap(t, f, -1, RDWR, UNALIGNED, int64(off))
+		if len(m) != len(data)-off || string(m[:10]) != string(data[off:off+10]) {
+			t.Fatalf("offset %d: %d bytes starting %v, want %d starting %v", off, len(m), m[:10], len(data)-off, data[off:off+10])
+		}
+		m[0] = 'U'
+		if err := errors.Join(m.Flush(), m[1:].Flush(), m.Lock(), m.Unlock()); err != nil {
+			t.Fatalf("offset %d: %v", off, err)
+		}
+		if tail := m[1:]; !errors.Is(tail.Unmap(), ErrNotMapped) {
+			t.Fatalf("offset %d: Unmap of a derived slice was not refused", off)
+		}
+		mustUnmap(t, &m)
+		data[off] = 'U'
+	}
+	got, err := os.ReadFile(f.Name())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(got) != string(data) {
+		t.Fatal("writes through unaligned maps did not land at their offsets")
+	}
+}
+
+func TestSystemQueries(t *testing.T) {
+	if PageSize() != os.Getpagesize() {
+		t.Fatalf("PageSize %d", PageSize())
+	}
+	pools, err := HugePagePools()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !hasHugePageSize(DefaultHugePageSize()) {
+		t.Fatalf("the default hugepage size %d is not among the pools %+v", DefaultHugePageSize(), pools)
+	}
+	b, err := os.ReadFile("/sys/kernel/mm/transparent_hugepage/enabled")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if mode := THPMode(); !strings.Contains(string(b), "["+mode+"]") {
+		t.Fatalf("THPMode %q, sysfs says %q", mode, b)
+	}
+	if THPSize() <= page || THPSize()&(THPSize()-1) != 0 {
+		t.Fatalf("THPSize %d", THPSize())
+	}
+	t.Logf("pools %+v, THP %s of %d bytes", pools, THPMode(), THPSize())
+}
+
+// A lock past RLIMIT_MEMLOCK names the limit. The process itself runs as
+// root with CAP_IPC_LOCK, which ignores the limit, so a child without that
+// capability and with a 64 KiB limit does the locking.
+func TestLockLimitNamesTheLimit(t *testing.T) {
+	if os.Getenv("MMAP_TEST_LOCK_CHILD") != "" {
+		_, mapErr := MapRegion(nil, 1<<20, RDWR, ANON|LOCK, 0)
+		m := mustMap(t, nil, 1<<20, RDWR, ANON, 0)
+		defer mustUnmap(t, &m)
+		for _, err := range []error{mapErr, m.Lock(), m.LockOnFault()} {
+			if !errors.Is(err, ErrMemlockLimit) || !strings.Contains(err.Error(), "RLIMIT_MEMLOCK is 65536 bytes") {
+				t.Errorf("got %v; want ErrMemlockLimit naming the 65536-byte limit", err)
+			}
+		}
+		return
+	}
+	skipUnderQEMU(t, "the child would run outside the emulator")
+	if os.Geteuid() != 0 {
+		t.Skip("dropping CAP_IPC_LOCK for the child needs setpriv as root; CI runs as root")
+	}
+	cmd := exec.Command("setpriv", "--bounding-set=-ipc_lock", "--inh-caps=-ipc_lock",
+		"prlimit", "--memlock=65536", os.Args[0], "-test.run=^TestLockLimitNamesTheLimit$", "-test.count=1", "-test.v")
+	cmd.Env = append(os.Environ(), "MMAP_TEST_LOCK_CHILD=1")
+	out, err := cmd.CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "--- PASS: TestLockLimitNamesTheLimit") {
+		t.Fatalf("child: %v\n%s", err, out)
+	}
+}
