@@ -287,6 +287,17 @@ int hm_protect(void *addr, size_t length, int prot) {
 	return mprotect(addr, length, prot < 0 ? PROT_NONE : native_prot(prot));
 }
 
+void *hm_remap(void *addr, size_t old_size, size_t new_size) {
+#ifdef __linux__
+	void *p = mremap(addr, old_size, new_size, MREMAP_MAYMOVE);
+	return p == MAP_FAILED ? NULL : p;
+#else
+	(void)addr, (void)old_size, (void)new_size;
+	errno = ENOSYS;
+	return NULL;
+#endif
+}
+
 int hm_mincore(void *addr, size_t length, unsigned char *vec) {
 	return mincore(addr, length, (void *)vec);
 }

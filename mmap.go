@@ -173,6 +173,7 @@ func MapRegion(f *os.File, length int, prot, flags int, offset int64) (MMap, err
 		if err != nil {
 			return nil, err
 		}
+		r.flags = flags
 		return register(r), nil
 	}
 	if f == nil {
@@ -225,6 +226,7 @@ func mapFile(f *os.File, fd uintptr, length, prot, flags int, offset int64) (MMa
 	}
 	r.lead += uintptr(lead)
 	r.len = length
+	r.flags, r.offset = flags, offset
 	return register(r), nil
 }
 
@@ -368,12 +370,14 @@ func Backend() string { return backend }
 // region is one live mapping as the OS made it. Its fields do not change
 // after osMap* returns it.
 type region struct {
-	base unsafe.Pointer // start of what the OS mapped; page aligned
-	size uintptr        // bytes the OS mapped, as its unmap call needs
-	lead uintptr        // bytes between base and the caller's first byte
-	len  int            // bytes handed to the caller
-	prot int            // the prot bits it was mapped with
-	info Info           // what the mapping got
+	base   unsafe.Pointer // start of what the OS mapped; page aligned
+	size   uintptr        // bytes the OS mapped, as its unmap call needs
+	lead   uintptr        // bytes between base and the caller's first byte
+	len    int            // bytes handed to the caller
+	prot   int            // the prot bits it was mapped with
+	flags  int            // the flags it was mapped with
+	offset int64          // the file offset of the caller's first byte
+	info   Info           // what the mapping got
 	//lint:ignore U1000 empty on Unix; the Windows backend keeps its handles here
 	sys sysRegion // what else the OS needs to flush or unmap it
 }

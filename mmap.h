@@ -95,6 +95,10 @@ int hm_lock(void *addr, size_t length, int onfault);
 int hm_unlock(void *addr, size_t length);
 int hm_advise(void *addr, size_t length, int advice);
 int hm_protect(void *addr, size_t length, int prot);
+/* hm_remap resizes the mapping at addr from old_size to new_size bytes, in
+ * place or moved (Linux mremap with MREMAP_MAYMOVE). Returns the new start,
+ * or NULL with errno set (ENOSYS where there is no mremap). */
+void *hm_remap(void *addr, size_t old_size, size_t new_size);
 /* hm_mincore fills vec, one byte per page, bit 0 set where resident. */
 int hm_mincore(void *addr, size_t length, unsigned char *vec);
 

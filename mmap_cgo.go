@@ -81,6 +81,16 @@ func sysProtect(addr unsafe.Pointer, length uintptr, prot int) error {
 	return check(r, err)
 }
 
+// sysRemap resizes a mapping in place or moved; ENOSYS where the system
+// has no mremap.
+func sysRemap(addr unsafe.Pointer, oldSize, newSize uintptr) (unsafe.Pointer, error) {
+	p, err := C.hm_remap(addr, C.size_t(oldSize), C.size_t(newSize))
+	if p == nil {
+		return nil, err
+	}
+	return p, nil
+}
+
 // sysMincore fills vec, one byte per page, bit 0 set where resident.
 func sysMincore(addr unsafe.Pointer, length uintptr, vec []byte) error {
 	r, err := C.hm_mincore(addr, C.size_t(length), (*C.uchar)(unsafe.Pointer(unsafe.SliceData(vec))))

@@ -119,6 +119,12 @@ func sysProtect(addr unsafe.Pointer, length uintptr, prot int) error {
 	return rangeCall(syscall.SYS_MPROTECT, addr, length, uintptr(p))
 }
 
+// sysRemap leaves resizing to map-copy-unmap: syscall.Munmap could not find
+// a mapping that mremap had moved.
+func sysRemap(unsafe.Pointer, uintptr, uintptr) (unsafe.Pointer, error) {
+	return nil, syscall.ENOSYS
+}
+
 func sysMincore(addr unsafe.Pointer, length uintptr, vec []byte) error {
 	if _, _, errno := syscall.Syscall(syscall.SYS_MINCORE, uintptr(addr), length, uintptr(unsafe.Pointer(unsafe.SliceData(vec)))); errno != 0 {
 		return errno

@@ -167,3 +167,18 @@ func osProtect(r *region, off, n uintptr, prot int) error {
 func osMincore(r *region, off, n uintptr, vec []byte) error {
 	return os.NewSyscallError("mincore", sysMincore(unsafe.Add(r.base, off), n, vec))
 }
+
+func osRemap(r *region, n int) (*region, error) {
+	unit := uintptr(os.Getpagesize())
+	if r.info.Kind == HugetlbPages {
+		unit = uintptr(r.info.PageSize)
+	}
+	size := (r.lead + uintptr(n) + unit - 1) / unit * unit
+	base, err := sysRemap(r.base, r.size, size)
+	if err != nil {
+		return nil, os.NewSyscallError("mremap", err)
+	}
+	nr := *r
+	nr.base, nr.size, nr.len = base, size, n
+	return &nr, nil
+}

@@ -30,3 +30,4 @@ func osLockOnFault(*region, uintptr, uintptr) error            { return errNoBac
 func osAdvise(*region, uintptr, uintptr, Advice) error         { return errNoBackend }
 func osProtect(*region, uintptr, uintptr, int) error           { return errNoBackend }
 func osMincore(*region, uintptr, uintptr, []byte) error        { return errNoBackend }
+func osRemap(*region, int) (*region, error)                    { return nil, errNoBackend }

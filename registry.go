@@ -65,3 +65,22 @@ func lookup(m MMap) (*region, uintptr) {
 	}
 	return nil, 0
 }
+
+// exact returns the mapping that m is exactly the view of, or nil.
+func exact(m MMap) *region {
+	registry.Lock()
+	defer registry.Unlock()
+	r := registry.live[capEnd(m)]
+	if r == nil || addr(m) != r.start() || len(m) != r.len {
+		return nil
+	}
+	return r
+}
+
+// replace swaps a resized mapping for the old one.
+func replace(old, r *region) {
+	registry.Lock()
+	defer registry.Unlock()
+	delete(registry.live, capEnd(old.data()))
+	registry.live[capEnd(r.data())] = r
+}
