@@ -56,10 +56,13 @@ static size_t round_up(size_t n, size_t to) { return (n + to - 1) / to * to; }
 /* MADV_POPULATE_READ/WRITE (Linux 5.14) report what MAP_POPULATE swallows:
  * a hugetlb pool running dry, a range past the end of the file. Probed once;
  * where they are missing, hm_map passes MAP_POPULATE instead. */
+static int populate_state; /* 0 unknown, 1 madvise, -1 MAP_POPULATE; racing probes agree */
+
+void hm_populate_with_map_flag(int on) { __atomic_store_n(&populate_state, on ? -1 : 0, __ATOMIC_RELAXED); }
+
 static int populate_by_madvise(void) {
 #ifdef __linux__
-	static int state; /* 0 unknown, 1 yes, -1 no; racing probes agree */
-	int s = __atomic_load_n(&state, __ATOMIC_RELAXED);
+	int s = __atomic_load_n(&populate_state, __ATOMIC_RELAXED);
 	if (s == 0) {
 		long page = sysconf(_SC_PAGESIZE);
 		void *p = mmap(NULL, (size_t)page, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
@@ -69,7 +72,7 @@ static int populate_by_madvise(void) {
 				s = 1;
 			munmap(p, (size_t)page);
 		}
-		__atomic_store_n(&state, s, __ATOMIC_RELAXED);
+		__atomic_store_n(&populate_state, s, __ATOMIC_RELAXED);
 	}
 	return s == 1;
 #else

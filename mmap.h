@@ -65,6 +65,11 @@ enum {
  * nothing left mapped. */
 void *hm_map(struct hm_map *m);
 
+/* hm_populate_with_map_flag makes hm_map populate as on kernels before 5.14
+ * (on != 0: mmap's MAP_POPULATE) or probe again (on == 0), so tests reach
+ * that path on any kernel. */
+void hm_populate_with_map_flag(int on);
+
 /* Advice values: Go's Advice constants. hm_advise maps them to MADV_* and
  * fails with ENOSYS where this platform has no such advice. */
 enum {

@@ -81,6 +81,10 @@ func sysProtect(addr unsafe.Pointer, length uintptr, prot int) error {
 	return check(r, err)
 }
 
+// populateWithMapFlag makes POPULATE use MAP_POPULATE, as on kernels before
+// 5.14, or (false) go back to probing; for tests of that path.
+func populateWithMapFlag(on bool) { C.hm_populate_with_map_flag(cbool(on)) }
+
 // sysRemap resizes a mapping in place or moved; ENOSYS where the system
 // has no mremap.
 func sysRemap(addr unsafe.Pointer, oldSize, newSize uintptr) (unsafe.Pointer, error) {
