@@ -109,7 +109,9 @@ func run(size int) error {
 		func() (row, error) { return mapUnmap("4 KiB file", small) },
 		func() (row, error) { return mapUnmap("4 KiB anonymous", nil) },
 		func() (row, error) { return firstRead(large, size) },
-		func() (row, error) { return firstTouch(size) },
+		func() (row, error) { return firstTouch(size, "plain", 0) },
+		func() (row, error) { return firstTouch(size, "POPULATE", mmap.POPULATE) },
+		func() (row, error) { return firstTouch(size, "HUGE", mmap.HUGE) },
 		func() (row, error) { return flushOnePage(large) },
 	}
 	for _, s := range steps {
@@ -120,7 +122,7 @@ func run(size int) error {
 	progress("done")
 	fmt.Printf("\n%-36s %-28s %-28s %s\n", "measurement", "baseline", "this package", "ours/base")
 	for _, r := range rows {
-		fmt.Printf("%-36s %-28s %-28s %.2fx\n", r.what,
+		fmt.Printf("%-40s %-28s %-28s %.2fx\n", r.what,
 			r.baseName+" "+short(r.base).String(), r.oursName+" "+short(r.ours).String(),
 			float64(r.ours)/float64(r.base))
 	}
@@ -231,34 +233,39 @@ func firstRead(f *os.File, size int) (row, error) {
 	return row{fmt.Sprintf("first read, %d MiB page-cached file", size>>20), "read(2) 1 MiB", "Map+scan", base, ours}, err
 }
 
-// firstTouch writes one byte per page of a fresh anonymous arena.
-func firstTouch(size int) (row, error) {
-	progress("first touch of a %d MiB anonymous arena", size>>20)
+// firstTouch writes one byte per page of a fresh anonymous arena: raw
+// syscall.Mmap against this package with the given flags. kind names what
+// the mapping got.
+func firstTouch(size int, name string, flags int) (row, error) {
+	progress("first touch of a %d MiB anonymous arena, %s", size>>20, name)
 	page := os.Getpagesize()
+	touch := func(b []byte) {
+		for i := 0; i < len(b); i += page {
+			b[i] = 1
+		}
+	}
 	base, err := best(3, 1, func() error {
 		b, err := syscall.Mmap(-1, 0, size, syscall.PROT_READ|syscall.PROT_WRITE, syscall.MAP_PRIVATE|syscall.MAP_ANON)
 		if err != nil {
 			return err
 		}
-		for i := 0; i < len(b); i += page {
-			b[i] = 1
-		}
+		touch(b)
 		return syscall.Munmap(b)
 	})
 	if err != nil {
 		return row{}, err
 	}
+	var got mmap.Info
 	ours, err := best(3, 1, func() error {
-		m, err := mmap.MapRegion(nil, size, mmap.RDWR, mmap.ANON, 0)
+		m, err := mmap.MapRegion(nil, size, mmap.RDWR, mmap.ANON|flags, 0)
 		if err != nil {
 			return err
 		}
-		for i := 0; i < len(m); i += page {
-			m[i] = 1
-		}
+		got, _ = m.Info()
+		touch(m)
 		return m.Unmap()
 	})
-	return row{fmt.Sprintf("first touch, %d MiB anonymous", size>>20), "syscall.Mmap", "MapRegion ANON", base, ours}, err
+	return row{fmt.Sprintf("first touch, %d MiB anon, %s", size>>20, name), "syscall.Mmap", fmt.Sprintf("%s pages", got.Kind), base, ours}, err
 }
 
 // flushOnePage dirties one page of a large shared mapping and flushes it:
