@@ -120,7 +120,7 @@ func run(size int) error {
 		}
 	}
 	progress("done")
-	fmt.Printf("\n%-36s %-28s %-28s %s\n", "measurement", "baseline", "this package", "ours/base")
+	fmt.Printf("\n%-40s %-28s %-28s %s\n", "measurement", "baseline", "this package", "ours/base")
 	for _, r := range rows {
 		fmt.Printf("%-40s %-28s %-28s %.2fx\n", r.what,
 			r.baseName+" "+short(r.base).String(), r.oursName+" "+short(r.ours).String(),
