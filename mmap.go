@@ -16,15 +16,39 @@
 //     the whole pages that cover it;
 //   - undefined or contradictory prot and flags bits are errors.
 //
+// # Beyond mmap-go
+//
+// Hints are new bits in the flags argument, as ANON was: POPULATE (pages
+// resident when Map returns), HUGE and HUGETLB with HUGE_1GB (hugepages,
+// best effort or required), LOCK and LOCK_ONFAULT, NORESERVE, and UNALIGNED
+// (any byte offset). On Linux one call into the C shim runs the whole
+// ladder (hugetlb, then aligned transparent hugepages, then base pages,
+// then populate and lock) and a failure at any step leaves nothing mapped.
+// [MMap.Info] says what the mapping got.
+//
+// Operations are methods: Flush, FlushAsync, Lock, LockOnFault, Unlock,
+// Advise, Discard, Protect, Resident, ResidentPages, Info and Resize. All
+// but Resize and Unmap act on the whole mapping or on any sub-slice of it:
+// m[i:j].Flush() writes back only the pages under m[i:j], and
+// [MMap.Range] makes such a sub-slice from an offset and a length with every
+// bound checked. Discard, the only operation that changes data, is kept
+// apart from Advise.
+//
+// [PageSize], [HugePagePools], [DefaultHugePageSize], [THPMode], [THPSize]
+// and [Backend] describe the system. Each flag and method says which call it
+// makes and what happens on platforms without it.
+//
 // # How the work is done
 //
 // On Unix with cgo enabled every operation is one call into a small C shim
-// (mmap.c) over libc's mmap, munmap, msync, mlock and munlock, so the
-// constants come from the platform's own headers and page faults taken inside
-// those calls do not hold a Go scheduler P. With CGO_ENABLED=0 the same
-// operations go through the standard library's syscall package; [Backend]
-// says which path a binary uses. Windows uses CreateFileMapping and
-// MapViewOfFile through the syscall package.
+// (mmap.c) over libc's mmap, munmap, msync, mlock, mlock2, munlock, madvise,
+// mprotect, mincore and mremap, so the constants come from the platform's
+// own headers and page faults taken inside those calls (populate, lock) do
+// not hold a Go scheduler P. With CGO_ENABLED=0 the same operations go
+// through the standard library's syscall package, with fewer hints: no
+// hugepage ladder (HUGE gives base pages), no HUGETLB or LOCK_ONFAULT, and
+// Resize by copying; [Backend] says which path a binary uses. Windows uses
+// CreateFileMapping and MapViewOfFile through the syscall package.
 //
 // # Concurrency
 //
