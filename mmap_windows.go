@@ -18,13 +18,86 @@ import (
 
 const backend = "windows"
 
+// The hints and operations beyond mmap-go's, on Windows (ops_windows.go).
+// Where Windows has no equivalent the call fails with an error matching
+// errors.ErrUnsupported that says what is missing; an export a Windows
+// version lacks (looked up when first used) fails the same way.
+//
+//   - POPULATE: PrefetchVirtualMemory (Windows 8+) for file views, then one
+//     touch per page, because prefetched pages are cached but not added to
+//     the working set: a read for file and read-only views (a COPY view is
+//     not copied, a shared one not dirtied), an atomic add of zero for
+//     writable ANON views. A fault while touching (an I/O error) is an
+//     error, and nothing stays mapped. Info.Populated is set.
+//   - HUGE: best effort, and Windows gives base pages (Info says so);
+//     large pages are only the required kind, HUGETLB.
+//   - HUGETLB: ANON only, a SEC_COMMIT|SEC_LARGE_PAGES section of
+//     GetLargePageMinimum pages (physical at creation, never paged out).
+//     Needs SeLockMemoryPrivilege ("Lock pages in memory") granted to the
+//     user; the package enables it in the token once. Otherwise an error
+//     wrapping ErrNoHugePages and the errno. Files: ErrNoHugePages and
+//     ErrUnsupported. HUGE_1GB with HUGETLB: the same (no size choice).
+//   - LOCK: VirtualLock at map time (growing the working set as Lock does);
+//     on failure nothing stays mapped. Info.Locked and Populated are set.
+//   - LOCK_ONFAULT and LockOnFault: ErrUnsupported (no equivalent).
+//   - NORESERVE: no-op. A pagefile-backed section (ANON) and a COPY view
+//     are charged against the commit limit in full when mapped; Windows has
+//     no way to map without that charge and still fault pages in on touch
+//     (SEC_RESERVE needs VirtualAlloc(MEM_COMMIT) before each use), so a
+//     map too big for the commit limit fails at map time, never later.
+//   - UNALIGNED: as everywhere; the view starts on the allocation granule
+//     below the offset.
+//   - FlushAsync: FlushViewOfFile alone; no-op for ANON, COPY and
+//     read-only views.
+//   - Advise: AdviceNormal, AdviceRandom and AdviceSequential succeed and do
+//     nothing (Windows takes read-ahead hints only when a file is opened,
+//     FILE_FLAG_RANDOM_ACCESS/SEQUENTIAL_SCAN, not for a view).
+//     AdviceWillNeed is PrefetchVirtualMemory. AdvicePopulateRead and
+//     AdvicePopulateWrite touch every page as POPULATE does (Write: on any
+//     writable view, copying COPY pages and dirtying shared file pages, as
+//     MADV_POPULATE_WRITE does; a read-only view gives ErrInvalidProt).
+//     The rest (hugepage, cold, pageout, fork, dump, collapse):
+//     ErrUnsupported.
+//   - Discard: DiscardDontNeed of a shared file view removes its pages from
+//     the working set (VirtualUnlock of unlocked pages; locked pages are
+//     refused); they read back from the file. Of ANON or COPY memory it is
+//     ErrUnsupported: nothing on Windows drops private pages so that they
+//     read back as zeros. DiscardFree of ANON memory is VirtualAlloc(
+//     MEM_RESET): not written to the pagefile, reads back as it was or as
+//     zeros (DiscardVirtualMemory would leave it "undefined"); of file
+//     views ErrUnsupported. DiscardRemove: ErrUnsupported.
+//   - Protect: VirtualProtect with PAGE_READONLY, PAGE_READWRITE, or for a
+//     COPY file view PAGE_WRITECOPY (pages already copied are private and
+//     Windows reports them PAGE_READWRITE), and the PAGE_EXECUTE_ forms.
+//   - Resident, ResidentPages: QueryWorkingSetEx (kernel32's
+//     K32QueryWorkingSetEx, else psapi's), the Valid bit of each page: in
+//     the process's working set, not merely in memory.
+//   - Info: Kind BasePages and the page size, or HugetlbPages and the large
+//     page size for HUGETLB; Populated and Locked as above.
+
 // sysRegion is what a view needs beyond its address.
 type sysRegion struct {
 	// file is a duplicate of the caller's file handle, held only by
 	// writable file views: FlushFileBuffers needs a handle, and the
 	// caller may close its *os.File while the view lives. Zero otherwise.
 	file syscall.Handle
+	// kind says what the view is of, which decides what Protect asks
+	// for and which Discard modes apply.
+	kind viewKind
 }
+
+// viewKind is what a view maps.
+type viewKind uint8
+
+const (
+	// fileView: a shared view of a file (RDONLY or RDWR).
+	fileView viewKind = iota
+	// copyView: a copy-on-write view of a file (COPY, FILE_MAP_COPY).
+	copyView
+	// anonView: a view of an unnamed pagefile-backed section (ANON),
+	// private because its handle is closed at once.
+	anonView
+)
 
 // Win32 error codes that package syscall does not name.
 const (
@@ -86,21 +159,12 @@ func protAccess(prot int) (protect, access uint32) {
 	return protect, access
 }
 
-// hintsUnsupported answers the map-time hints Windows does not
-// take yet: a clear error, not a mapping without them.
-func hintsUnsupported(flags int) error {
-	if flags&(POPULATE|HUGETLB|LOCK|LOCK_ONFAULT|NORESERVE) != 0 {
-		return fmt.Errorf("mmap: POPULATE, HUGETLB, LOCK, LOCK_ONFAULT and NORESERVE at map time on windows: %w", errors.ErrUnsupported)
-	}
-	return nil
-}
-
 // baseInfo is what every Windows mapping gets: HUGE is best effort, and
 // without large pages it is base pages.
 func baseInfo() Info { return Info{Kind: BasePages, PageSize: os.Getpagesize()} }
 
 func osMapFile(fd uintptr, offset int64, length, prot, flags int) (*region, error) {
-	if err := hintsUnsupported(flags); err != nil {
+	if err := checkHints(flags, false); err != nil {
 		return nil, err
 	}
 	h := syscall.Handle(fd)
@@ -138,12 +202,24 @@ func osMapFile(fd uintptr, offset int64, length, prot, flags int) (*region, erro
 		}
 		return nil, err
 	}
-	return &region{base: base, size: viewSize, lead: lead, len: length, prot: prot, info: baseInfo(), sys: sysRegion{file: dup}}, nil
+	kind := fileView
+	if prot&COPY != 0 {
+		kind = copyView
+	}
+	r := &region{base: base, size: viewSize, lead: lead, len: length, prot: prot, info: baseInfo(), sys: sysRegion{file: dup, kind: kind}}
+	return finishMap(r, flags)
 }
 
 func osMapAnon(length, prot, flags int) (*region, error) {
-	if err := hintsUnsupported(flags); err != nil {
+	if err := checkHints(flags, true); err != nil {
 		return nil, err
+	}
+	if flags&HUGETLB != 0 {
+		r, err := mapLargePages(length, prot)
+		if err != nil {
+			return nil, err
+		}
+		return finishMap(r, flags)
 	}
 	// The section is unnamed and its handle closed at once, so nobody else
 	// can map it: a writable view is already private, and COPY needs
@@ -158,7 +234,8 @@ func osMapAnon(length, prot, flags int) (*region, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &region{base: base, size: size, len: length, prot: prot, info: baseInfo()}, nil
+	r := &region{base: base, size: size, len: length, prot: prot, info: baseInfo(), sys: sysRegion{kind: anonView}}
+	return finishMap(r, flags)
 }
 
 // mapView creates a section of maxSize bytes over h (0: the file's size),
@@ -249,6 +326,10 @@ func osLock(r *region, off, n uintptr) error {
 		}
 		workingSet.Unlock()
 	}
+	if errors.Is(err, errWorkingSetQuot) {
+		// The working-set quota is what RLIMIT_MEMLOCK is on Unix.
+		return fmt.Errorf("%w: locking %d bytes: the process's working-set quota (SetProcessWorkingSetSize) is reached: %w", ErrMemlockLimit, n, os.NewSyscallError("VirtualLock", err))
+	}
 	return os.NewSyscallError("VirtualLock", err)
 }
 
@@ -258,6 +339,11 @@ func osUnlock(r *region, off, n uintptr) error {
 
 // growWorkingSet raises the process's minimum and maximum working set by n.
 func growWorkingSet(n uintptr) error {
+	for _, p := range []*syscall.LazyProc{procGetProcessWorkingSetSize, procSetProcessWorkingSetSize} {
+		if err := find(p); err != nil {
+			return err
+		}
+	}
 	proc, _ := syscall.GetCurrentProcess()
 	var lo, hi uintptr
 	if ok, _, err := procGetProcessWorkingSetSize.Call(uintptr(proc), uintptr(unsafe.Pointer(&lo)), uintptr(unsafe.Pointer(&hi))); ok == 0 {
@@ -268,11 +354,3 @@ func growWorkingSet(n uintptr) error {
 	}
 	return nil
 }
-
-var errWindowsOp = fmt.Errorf("mmap: not implemented on windows yet: %w", errors.ErrUnsupported)
-
-func osFlushAsync(*region, uintptr, uintptr) error      { return errWindowsOp }
-func osLockOnFault(*region, uintptr, uintptr) error     { return errWindowsOp }
-func osAdvise(*region, uintptr, uintptr, Advice) error  { return errWindowsOp }
-func osProtect(*region, uintptr, uintptr, int) error    { return errWindowsOp }
-func osMincore(*region, uintptr, uintptr, []byte) error { return errWindowsOp }

@@ -15,6 +15,3 @@ func hugePagePools() ([]HugePagePool, error) {
 func defaultHugePageSize() int { return 0 }
 func thpSize() int             { return 0 }
 func thpMode() string          { return "" }
-func hugetlbPool(int) string   { return "no hugetlb pages on " + runtime.GOOS }
-
-func memlockLimit() string { return "RLIMIT_MEMLOCK reached (raise it with ulimit -l or setrlimit)" }

@@ -1,0 +1,11 @@
+//go:build unix && !linux
+
+package mmap
+
+import "runtime"
+
+// The words mmap_unix.go puts in errors, where there is no /proc or /sys.
+
+func hugetlbPool(int) string { return "no hugetlb pages on " + runtime.GOOS }
+
+func memlockLimit() string { return "RLIMIT_MEMLOCK reached (raise it with ulimit -l or setrlimit)" }
