@@ -311,12 +311,14 @@ static int native_advice(int advice) {
 	case HM_ADV_RANDOM: return MADV_RANDOM;
 	case HM_ADV_SEQUENTIAL: return MADV_SEQUENTIAL;
 	case HM_ADV_WILLNEED: return MADV_WILLNEED;
-	case HM_ADV_DONTNEED: return MADV_DONTNEED;
 #ifdef MADV_HUGEPAGE
 	case HM_ADV_HUGEPAGE: return MADV_HUGEPAGE;
 	case HM_ADV_NOHUGEPAGE: return MADV_NOHUGEPAGE;
 #endif
 #ifdef __linux__
+	/* Elsewhere MADV_DONTNEED is a hint that keeps the data, which would
+	 * break Discard's promise of zeros. */
+	case HM_ADV_DONTNEED: return MADV_DONTNEED;
 	case HM_ADV_POPULATE_READ: return MADV_POPULATE_READ;
 	case HM_ADV_POPULATE_WRITE: return MADV_POPULATE_WRITE;
 	case HM_ADV_COLD: return MADV_COLD;

@@ -10,7 +10,9 @@ import (
 var nativeAdvices = map[Advice]int{
 	AdviceNormal: syscall.MADV_NORMAL, AdviceRandom: syscall.MADV_RANDOM,
 	AdviceSequential: syscall.MADV_SEQUENTIAL, AdviceWillNeed: syscall.MADV_WILLNEED,
-	adviceDontNeed: syscall.MADV_DONTNEED, adviceFree: syscall.MADV_FREE,
+	adviceFree: syscall.MADV_FREE,
+	// No adviceDontNeed: here MADV_DONTNEED keeps the data, which would
+	// break Discard's promise of zeros.
 }
 
 func nativeAdvice(a Advice) (int, bool) {

@@ -98,14 +98,15 @@ func AdviceSupported(a Advice) bool {
 type DiscardMode int
 
 const (
-	// DiscardDontNeed (MADV_DONTNEED): the pages are dropped now. Private
-	// anonymous and COPY pages read back as zeros (COPY: as the file),
-	// shared file pages from the file. Linux semantics; on the BSDs and
-	// macOS it is only a hint and the data stays.
+	// DiscardDontNeed (MADV_DONTNEED, Linux): the pages are dropped now.
+	// Private anonymous pages read back as zeros, COPY pages as the file,
+	// shared file pages from the file. The BSDs' and macOS's MADV_DONTNEED
+	// keeps the data, so there it fails with errors.ErrUnsupported; Windows
+	// takes it for shared file views only.
 	DiscardDontNeed DiscardMode = iota
-	// DiscardFree (MADV_FREE, Linux 4.5, BSD, macOS): private anonymous
-	// pages may be freed whenever the kernel likes; until written again they
-	// read back either as they were or as zeros.
+	// DiscardFree (MADV_FREE: Linux 4.5, BSD, macOS; Windows: MEM_RESET):
+	// private anonymous pages may be freed whenever the kernel likes; until
+	// written again they read back either as they were or as zeros.
 	DiscardFree
 	// DiscardRemove (MADV_REMOVE, Linux): frees the pages and the file's
 	// blocks behind them (a hole punched in the file): they read back as
