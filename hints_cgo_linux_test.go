@@ -3,9 +3,16 @@
 package mmap
 
 import (
+	"errors"
+	"fmt"
 	"os"
+	"strings"
+	"syscall"
 	"testing"
 )
+
+// The hints that only the C shim has: the hugepage ladder, HUGETLB and
+// lock-on-fault.
 
 // Before Linux 5.14 there is no MADV_POPULATE_*: POPULATE passes
 // MAP_POPULATE, and on the THP rung touches the pages after the advice.
@@ -29,4 +36,165 @@ func TestPopulateWithMapFlag(t *testing.T) {
 	f := tempFile(t, pattern(page), os.O_RDONLY)
 	m := mustMap(t, f, 4*page, RDONLY, POPULATE, 0)
 	mustUnmap(t, &m)
+}
+
+func TestLockOnFaultAtMapTime(t *testing.T) {
+	skipUnderQEMU(t, "smaps is the emulator's")
+	const pages = 32
+	m := mustMap(t, nil, pages*page, RDWR, ANON|LOCK_ONFAULT, 0)
+	defer mustUnmap(t, &m)
+	if f := vmFlags(t, m); !hasFlag(f, "lo") || !hasFlag(f, "lf") {
+		t.Fatalf("VmFlags %v; want lo (locked) and lf (on fault)", f)
+	}
+	if v := vmaOf(t, m); v.fields["Rss"] != 0 || v.fields["Locked"] != 0 {
+		t.Fatalf("lock-on-fault made pages resident at once: Rss %d, Locked %d kB", v.fields["Rss"], v.fields["Locked"])
+	}
+	for _, i := range []int{0, 7, 31} {
+		m[i*page] = 1
+	}
+	if v := vmaOf(t, m); v.fields["Locked"] != kb(3*page) {
+		t.Fatalf("after touching 3 pages smaps Locked is %d kB, want %d", v.fields["Locked"], kb(3*page))
+	}
+	if info, _ := m.Info(); !info.Locked || info.Populated {
+		t.Fatalf("Info %+v; want Locked, not Populated", info)
+	}
+}
+
+func TestHugetlbRequired(t *testing.T) {
+	huge := DefaultHugePageSize()
+	if got := setPool(t, huge, 4); got < 4 {
+		t.Skipf("the kernel reserved %d of 4 hugetlb pages (memory too fragmented to reserve more)", got)
+	}
+	const n = 3<<20 + 5 // not a multiple of the hugepage size
+	m := mustMap(t, nil, n, RDWR, ANON|HUGETLB|POPULATE, 0)
+	defer mustUnmap(t, &m)
+	if len(m) != n || cap(m) != n {
+		t.Fatalf("len %d cap %d, want %d", len(m), cap(m), n)
+	}
+	info, _ := m.Info()
+	if info.Kind != HugetlbPages || info.PageSize != huge || !info.Populated {
+		t.Fatalf("Info %+v; want hugetlb pages of %d bytes, populated", info, huge)
+	}
+	v := vmaOf(t, m)
+	rounded := (n + huge - 1) / huge * huge
+	if v.fields["KernelPageSize"] != kb(huge) || v.fields["Private_Hugetlb"] != kb(rounded) || v.end-v.start != uintptr(rounded) {
+		t.Fatalf("smaps KernelPageSize %d kB, Private_Hugetlb %d kB, extent %d; want %d kB, %d kB, %d", v.fields["KernelPageSize"], v.fields["Private_Hugetlb"], v.end-v.start, kb(huge), kb(rounded), rounded)
+	}
+	m[n-1] = 7
+	if pools, err := HugePagePools(); err != nil || !poolHas(pools, huge, 4, 2) {
+		t.Fatalf("HugePagePools() = %+v, %v; want %d pages of %d bytes, 2 free", pools, err, 4, huge)
+	}
+}
+
+func poolHas(pools []HugePagePool, size, total, free int) bool {
+	for _, p := range pools {
+		if p.Size == size {
+			return p.Total == total && p.Free == free
+		}
+	}
+	return false
+}
+
+// Without pages in the pool a required-hugetlb map fails clearly, and a
+// best-effort one falls back to transparent hugepages.
+func TestHugepageFallbacks(t *testing.T) {
+	huge := DefaultHugePageSize()
+	setPool(t, huge, 0)
+	_, err := MapRegion(nil, huge, RDWR, ANON|HUGETLB, 0)
+	if !errors.Is(err, ErrNoHugePages) || !errors.Is(err, syscall.ENOMEM) || !strings.Contains(err.Error(), "0 in the pool") {
+		t.Fatalf("HUGETLB with an empty pool: got %v; want ErrNoHugePages wrapping ENOMEM and naming the pool", err)
+	}
+
+	const n = 4 << 20
+	m := mustMap(t, nil, n, RDWR, ANON|HUGE, 0)
+	defer mustUnmap(t, &m)
+	info, _ := m.Info()
+	switch THPMode() {
+	case "always", "madvise":
+		thp := THPSize()
+		if info.Kind != TransparentHugePages || info.PageSize != thp {
+			t.Fatalf("HUGE with an empty pool, THP %s: Info %+v; want transparent pages of %d", THPMode(), info, thp)
+		}
+		if addr(m)%uintptr(thp) != 0 || !hasFlag(vmFlags(t, m), "hg") {
+			t.Fatalf("THP rung: start %#x (want %d-aligned), VmFlags %v (want hg)", addr(m), thp, vmFlags(t, m))
+		}
+	default:
+		if info.Kind != BasePages {
+			t.Fatalf("HUGE with THP %q: Info %+v; want base pages", THPMode(), info)
+		}
+	}
+	t.Logf("HUGE fell back to %v pages", info.Kind)
+}
+
+// With pages in the pool, best effort takes them.
+func TestHugeUsesThePool(t *testing.T) {
+	huge := DefaultHugePageSize()
+	if got := setPool(t, huge, 2); got < 2 {
+		t.Skipf("the kernel reserved %d of 2 hugetlb pages", got)
+	}
+	m := mustMap(t, nil, 2*huge, RDWR, ANON|HUGE, 0)
+	defer mustUnmap(t, &m)
+	if info, _ := m.Info(); info.Kind != HugetlbPages {
+		t.Fatalf("Info %+v; want hugetlb pages", info)
+	}
+	// The pool is now promised to m: a third page is not there, so best
+	// effort falls back rather than failing.
+	more := mustMap(t, nil, huge, RDWR, ANON|HUGE, 0)
+	defer mustUnmap(t, &more)
+	if info, _ := more.Info(); info.Kind == HugetlbPages {
+		t.Fatalf("a map past the pool got hugetlb pages: %+v", info)
+	}
+}
+
+// POPULATE reports a pool that runs dry; MAP_POPULATE would not.
+func TestHugetlbPopulateFailureLeavesNothing(t *testing.T) {
+	huge := DefaultHugePageSize()
+	setPool(t, huge, 1)
+	n := liveMappings()
+	// NORESERVE skips the reservation at mmap time, so the pool runs dry
+	// only when the pages are faulted in.
+	_, err := MapRegion(nil, 2*huge, RDWR, ANON|HUGETLB|POPULATE|NORESERVE, 0)
+	if !errors.Is(err, ErrNoHugePages) || !errors.Is(err, syscall.EFAULT) || !strings.Contains(fmt.Sprint(err), "MADV_POPULATE_WRITE") {
+		t.Fatalf("populating 2 hugepages from a pool of 1: got %v; want ErrNoHugePages from MADV_POPULATE_WRITE", err)
+	}
+	if liveMappings() != n {
+		t.Fatal("the failed map stayed in the registry")
+	}
+	if pools, _ := HugePagePools(); !poolHas(pools, huge, 1, 1) {
+		t.Fatalf("pool after the failure: %+v; want its page free again", pools)
+	}
+	// Best effort takes the next rung instead.
+	m := mustMap(t, nil, 2*huge, RDWR, ANON|HUGE|POPULATE|NORESERVE, 0)
+	defer mustUnmap(t, &m)
+	if info, _ := m.Info(); info.Kind == HugetlbPages || !info.Populated {
+		t.Fatalf("HUGE|POPULATE past the pool: Info %+v; want a populated fallback", info)
+	}
+}
+
+func TestHugetlbOneGiB(t *testing.T) {
+	if !hasHugePageSize(1 << 30) {
+		t.Skip("this kernel has no 1 GiB hugepage size")
+	}
+	setPool(t, 1<<30, 0)
+	_, err := MapRegion(nil, 1<<30, RDWR, ANON|HUGETLB|HUGE_1GB, 0)
+	if !errors.Is(err, ErrNoHugePages) || !strings.Contains(err.Error(), "1073741824-byte pages") {
+		t.Fatalf("1 GiB HUGETLB with an empty pool: got %v", err)
+	}
+	if got := setPool(t, 1<<30, 1); got < 1 {
+		t.Skip("the kernel could not reserve a 1 GiB page at run time (no free 1 GiB-aligned block); the lent 16-core machine checks this")
+	}
+	m := mustMap(t, nil, 1<<30, RDWR, ANON|HUGETLB|HUGE_1GB, 0)
+	defer mustUnmap(t, &m)
+	m[1<<29] = 1
+	if v := vmaOf(t, m); v.fields["KernelPageSize"] != 1<<20 {
+		t.Fatalf("KernelPageSize %d kB, want 1048576", v.fields["KernelPageSize"])
+	}
+}
+
+func TestHugetlbNeedsAnonymousOrHugetlbfs(t *testing.T) {
+	f := tempFile(t, pattern(4<<20), os.O_RDWR)
+	_, err := Map(f, RDWR, HUGETLB)
+	if !errors.Is(err, ErrNoHugePages) || !strings.Contains(err.Error(), "hugetlbfs") {
+		t.Fatalf("HUGETLB on a regular file: got %v; want ErrNoHugePages saying why", err)
+	}
 }

@@ -48,12 +48,20 @@ func sysMap(req *mapReq) (unsafe.Pointer, error) {
 	if req.flags&NORESERVE != 0 {
 		f |= syscall.MAP_NORESERVE
 	}
-	b, err := syscall.Mmap(fd, offset, int(req.length), p, f)
+	req.size = req.length
+	req.info = Info{Kind: BasePages, PageSize: os.Getpagesize()}
+	if fd >= 0 {
+		// A hugetlbfs file maps with its hugepages; munmap needs the
+		// length rounded up to them.
+		if size := hugetlbfsPageSize(fd); size > 0 {
+			req.size = (req.length + uintptr(size) - 1) / uintptr(size) * uintptr(size)
+			req.info = Info{Kind: HugetlbPages, PageSize: size}
+		}
+	}
+	b, err := syscall.Mmap(fd, offset, int(req.size), p, f)
 	if err != nil {
 		return nil, err
 	}
-	req.size = req.length
-	req.info = Info{Kind: BasePages, PageSize: os.Getpagesize()}
 	addr := unsafe.Pointer(unsafe.SliceData(b))
 	if req.flags&POPULATE != 0 {
 		req.failedStep = stepPopulate

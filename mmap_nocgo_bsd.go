@@ -23,3 +23,6 @@ func nativeAdvice(a Advice) (int, bool) {
 // populate is a no-op here: these systems have no call that reports
 // population failures, and Info says the pages were not populated.
 func populate(unsafe.Pointer, *mapReq) (bool, error) { return false, nil }
+
+// hugetlbfsPageSize: there is no hugetlbfs here.
+func hugetlbfsPageSize(int) int { return 0 }

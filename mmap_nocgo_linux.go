@@ -63,3 +63,12 @@ func populate(addr unsafe.Pointer, req *mapReq) (bool, error) {
 }
 
 var populateSink byte
+
+// hugetlbfsPageSize is the page size of the hugetlbfs that holds fd, or 0.
+func hugetlbfsPageSize(fd int) int {
+	var st syscall.Statfs_t
+	if syscall.Fstatfs(fd, &st) != nil || uint32(st.Type) != 0x958458f6 { // HUGETLBFS_MAGIC
+		return 0
+	}
+	return int(st.Bsize)
+}
