@@ -347,7 +347,7 @@ func (m MMap) onPages(op func(r *region, off, n uintptr) error) error {
 	if r == nil {
 		return notInside(m)
 	}
-	page := uintptr(os.Getpagesize())
+	page := r.pageSize()
 	off := start &^ (page - 1)
 	end := (start + uintptr(len(m)) + page - 1) &^ (page - 1)
 	return op(r, off, end-off)
@@ -409,6 +409,15 @@ type region struct {
 // data is the caller's view of r.
 func (r *region) data() MMap {
 	return unsafe.Slice((*byte)(unsafe.Add(r.base, r.lead)), r.len)
+}
+
+// pageSize is the unit the kernel takes ranges of r in: its hugepages for
+// hugetlb (transparent hugepages split for any base-page range).
+func (r *region) pageSize() uintptr {
+	if r.info.Kind == HugetlbPages {
+		return uintptr(r.info.PageSize)
+	}
+	return uintptr(os.Getpagesize())
 }
 
 // start is the address of the caller's first byte.

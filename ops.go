@@ -137,7 +137,7 @@ func (m MMap) Discard(mode DiscardMode) error {
 	if r == nil {
 		return notInside(m)
 	}
-	page := uintptr(os.Getpagesize())
+	page := r.pageSize()
 	off := (start + page - 1) &^ (page - 1)
 	end := (start + uintptr(len(m))) &^ (page - 1)
 	if end <= off {
@@ -163,18 +163,23 @@ func (m MMap) LockOnFault() error {
 }
 
 // Protect changes the protection of the pages that cover m (mprotect,
-// VirtualProtect on Windows) to prot: RDONLY, or RDWR (COPY mappings: RDWR
-// or COPY, both meaning writable), with or without EXEC. It cannot grant
-// what the mapping was not made with: write access to a read-only mapping
-// or execution without EXEC give ErrInvalidProt.
+// VirtualProtect on Windows) to prot: RDONLY, or writable (RDWR for shared
+// and anonymous mappings; RDWR or COPY for COPY mappings, both meaning
+// private writes), with or without EXEC. It cannot grant what the mapping
+// was not made with: write access to a read-only mapping, COPY on a shared
+// one, or execution without EXEC give ErrInvalidProt, as do RDWR and COPY
+// together.
 func (m MMap) Protect(prot int) error {
-	if prot&^knownProt != 0 {
-		return fmt.Errorf("%w: unknown bits %#x in prot %#x", ErrInvalidProt, prot&^knownProt, prot)
+	if err := checkProtFlags(prot, 0); err != nil {
+		return err
 	}
 	return m.onPages(func(r *region, off, n uintptr) error {
 		const write = RDWR | COPY
 		if prot&write != 0 && r.prot&write == 0 {
 			return fmt.Errorf("%w: Protect cannot make a read-only mapping writable", ErrInvalidProt)
+		}
+		if prot&COPY != 0 && r.prot&COPY == 0 {
+			return fmt.Errorf("%w: Protect(COPY) needs a COPY mapping; this one writes through to its file or is anonymous (use RDWR)", ErrInvalidProt)
 		}
 		if prot&EXEC != 0 && r.prot&EXEC == 0 {
 			return fmt.Errorf("%w: Protect cannot make a mapping executable that was not mapped with EXEC", ErrInvalidProt)
