@@ -124,6 +124,18 @@ static int finish(struct hm_map *m, void *p, int map_populated) {
 	return 0;
 }
 
+/* finish_or_unmap finishes p, or unmaps it and returns NULL with the
+ * failing step's errno. */
+static void *finish_or_unmap(struct hm_map *m, void *p, size_t size, int map_populated) {
+	if (finish(m, p, map_populated) != 0) {
+		int saved = errno;
+		munmap(p, size);
+		errno = saved;
+		return NULL;
+	}
+	return p;
+}
+
 /* try maps size bytes with extra MAP_* flags, then finishes the mapping.
  * On failure nothing is left mapped. */
 static void *try(struct hm_map *m, size_t size, int extra, int map_populated) {
@@ -143,13 +155,7 @@ static void *try(struct hm_map *m, size_t size, int extra, int map_populated) {
 		return NULL;
 	}
 	m->size = size;
-	if (finish(m, p, map_populated) != 0) {
-		int saved = errno;
-		munmap(p, size);
-		errno = saved;
-		return NULL;
-	}
-	return p;
+	return finish_or_unmap(m, p, size, map_populated);
 }
 
 #ifdef __linux__
@@ -188,13 +194,7 @@ static void *try_thp(struct hm_map *m, int extra, int map_populated) {
 				(void)((volatile char *)p)[i];
 		}
 	}
-	if (finish(m, p, map_populated) != 0) {
-		int saved = errno;
-		munmap(p, size);
-		errno = saved;
-		return NULL;
-	}
-	return p;
+	return finish_or_unmap(m, p, size, map_populated);
 }
 #endif
 

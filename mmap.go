@@ -343,14 +343,30 @@ func (m MMap) onPages(op func(r *region, off, n uintptr) error) error {
 	if len(m) == 0 {
 		return nil
 	}
+	r, off, n, err := m.pages(false)
+	if err != nil {
+		return err
+	}
+	return op(r, off, n)
+}
+
+// pages finds the live mapping that holds m, and the page-aligned range
+// relative to its base that covers m or, with inside, that lies within m
+// (possibly empty).
+func (m MMap) pages(inside bool) (r *region, off, n uintptr, err error) {
 	r, start := lookup(m)
 	if r == nil {
-		return notInside(m)
+		return nil, 0, 0, notInside(m)
 	}
 	page := r.pageSize()
-	off := start &^ (page - 1)
-	end := (start + uintptr(len(m)) + page - 1) &^ (page - 1)
-	return op(r, off, end-off)
+	end := start + uintptr(len(m))
+	if inside {
+		start += page - 1
+	} else {
+		end += page - 1
+	}
+	off, end = start&^(page-1), end&^(page-1)
+	return r, off, max(end, off) - off, nil
 }
 
 // Unmap deletes the memory mapped region and sets m to nil.

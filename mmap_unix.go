@@ -134,8 +134,12 @@ func osFlush(r *region, off, n uintptr) error {
 	return os.NewSyscallError("msync", sysSync(unsafe.Add(r.base, off), n, false))
 }
 
-func osLock(r *region, off, n uintptr) error {
-	if err := sysLock(unsafe.Add(r.base, off), n, false); err != nil {
+func osLock(r *region, off, n uintptr) error { return lockPages(r, off, n, false) }
+
+func osLockOnFault(r *region, off, n uintptr) error { return lockPages(r, off, n, true) }
+
+func lockPages(r *region, off, n uintptr, onFault bool) error {
+	if err := sysLock(unsafe.Add(r.base, off), n, onFault); err != nil {
 		return lockError(n, err)
 	}
 	return nil
@@ -147,13 +151,6 @@ func osUnlock(r *region, off, n uintptr) error {
 
 func osFlushAsync(r *region, off, n uintptr) error {
 	return os.NewSyscallError("msync", sysSync(unsafe.Add(r.base, off), n, true))
-}
-
-func osLockOnFault(r *region, off, n uintptr) error {
-	if err := sysLock(unsafe.Add(r.base, off), n, true); err != nil {
-		return lockError(n, err)
-	}
-	return nil
 }
 
 func osAdvise(r *region, off, n uintptr, a Advice) error {

@@ -133,17 +133,11 @@ func (m MMap) Discard(mode DiscardMode) error {
 	if len(m) == 0 {
 		return nil
 	}
-	r, start := lookup(m)
-	if r == nil {
-		return notInside(m)
+	r, off, n, err := m.pages(true)
+	if err != nil || n == 0 {
+		return err
 	}
-	page := r.pageSize()
-	off := (start + page - 1) &^ (page - 1)
-	end := (start + uintptr(len(m))) &^ (page - 1)
-	if end <= off {
-		return nil
-	}
-	return osAdvise(r, off, end-off, a)
+	return osAdvise(r, off, n, a)
 }
 
 // FlushAsync schedules the pages that cover m for writing and returns
