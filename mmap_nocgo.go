@@ -65,7 +65,7 @@ func sysMap(req *mapReq) (unsafe.Pointer, error) {
 	addr := unsafe.Pointer(unsafe.SliceData(b))
 	if req.flags&POPULATE != 0 {
 		req.failedStep = stepPopulate
-		populated, err := populate(addr, req)
+		populated, err := populateAtMap(addr, req)
 		if err != nil {
 			syscall.Munmap(b)
 			return nil, err

@@ -20,9 +20,9 @@ func nativeAdvice(a Advice) (int, bool) {
 	return native, ok
 }
 
-// populate is a no-op here: these systems have no call that reports
+// populateAtMap is a no-op here: these systems have no call that reports
 // population failures, and Info says the pages were not populated.
-func populate(unsafe.Pointer, *mapReq) (bool, error) { return false, nil }
+func populateAtMap(unsafe.Pointer, *mapReq) (bool, error) { return false, nil }
 
 // hugetlbfsPageSize: there is no hugetlbfs here.
 func hugetlbfsPageSize(int) int { return 0 }

@@ -37,9 +37,9 @@ func nativeAdvice(a Advice) (int, bool) {
 	return native, ok
 }
 
-// populate faults the new mapping in with MADV_POPULATE_READ/WRITE, as the C
+// populateAtMap faults the new mapping in with MADV_POPULATE_READ/WRITE, as the C
 // shim does; before Linux 5.14 (EINVAL) it reads or writes one byte a page.
-func populate(addr unsafe.Pointer, req *mapReq) (bool, error) {
+func populateAtMap(addr unsafe.Pointer, req *mapReq) (bool, error) {
 	write := req.flags&ANON != 0 && req.prot&(RDWR|COPY) != 0
 	advice := uintptr(madvPopulateRead)
 	if write {

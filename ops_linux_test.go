@@ -6,7 +6,6 @@ import (
 	"errors"
 	"os"
 	"os/exec"
-	"runtime"
 	"strconv"
 	"strings"
 	"syscall"
@@ -85,36 +84,6 @@ func soloAnon(t testing.TB, n int) MMap {
 
 // readSink keeps reads through a mapping from being optimised away.
 var readSink byte
-
-// fadvise64 is the fadvise64 system call's number where its arguments are
-// (fd, offset, len, advice) in four registers.
-var fadvise64 = map[string]uintptr{"amd64": 221, "arm64": 223}[runtime.GOARCH]
-
-// evict writes f back and drops its pages from the page cache
-// (POSIX_FADV_DONTNEED), as fincore and mincore then see.
-func evict(t testing.TB, f *os.File) {
-	t.Helper()
-	if fadvise64 == 0 {
-		t.Skipf("no fadvise64 system call number for %s in this test", runtime.GOARCH)
-	}
-	if err := f.Sync(); err != nil {
-		t.Fatal(err)
-	}
-	rc, err := f.SyscallConn()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var errno syscall.Errno
-	if err := rc.Control(func(fd uintptr) {
-		const dontNeed = 4 // POSIX_FADV_DONTNEED
-		_, _, errno = syscall.Syscall6(fadvise64, fd, 0, 0, dontNeed, 0, 0)
-	}); err != nil {
-		t.Fatal(err)
-	}
-	if errno != 0 {
-		t.Fatalf("fadvise64(POSIX_FADV_DONTNEED): %v", errno)
-	}
-}
 
 // fincorePages is how many pages of the file at path are in the page cache,
 // as util-linux's fincore reports it.

@@ -15,8 +15,8 @@ import (
 // any m[i:j] of a mapping finds it with one map lookup; only a three-index
 // slice that cut the capacity needs the walk in lookup.
 var registry struct {
-	sync.Mutex
-	live map[uintptr]*region
+	sync.RWMutex // readers: every operation's lookup; writers: map, unmap, resize
+	live         map[uintptr]*region
 }
 
 func addr(m MMap) uintptr { return uintptr(unsafe.Pointer(unsafe.SliceData(m))) }
@@ -53,8 +53,8 @@ func unregister(m MMap) (*region, error) {
 // starts relative to the mapping's base.
 func lookup(m MMap) (*region, uintptr) {
 	p, n := addr(m), uintptr(len(m))
-	registry.Lock()
-	defer registry.Unlock()
+	registry.RLock()
+	defer registry.RUnlock()
 	if r := registry.live[capEnd(m)]; r != nil && p >= r.start() {
 		return r, r.lead + (p - r.start())
 	}
@@ -68,8 +68,8 @@ func lookup(m MMap) (*region, uintptr) {
 
 // exact returns the mapping that m is exactly the view of, or nil.
 func exact(m MMap) *region {
-	registry.Lock()
-	defer registry.Unlock()
+	registry.RLock()
+	defer registry.RUnlock()
 	r := registry.live[capEnd(m)]
 	if r == nil || addr(m) != r.start() || len(m) != r.len {
 		return nil

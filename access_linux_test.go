@@ -1,0 +1,158 @@
+package mmap
+
+import (
+	"bytes"
+	"errors"
+	"os"
+	"os/exec"
+	"strconv"
+	"testing"
+)
+
+// Faults and cold data, on the kernel that makes them. (Windows refuses to
+// map past the end of a file, and to truncate a mapped one.)
+
+// A mapping longer than its file: reading the pages past the end is a
+// fault, reported, not a crash.
+func TestReadPastEndOfFileIsAnError(t *testing.T) {
+	f := tempFile(t, pattern(page), os.O_RDWR)
+	m := mustMap(t, f, 4*page, RDWR, 0, 0)
+	defer mustUnmap(t, &m)
+	p := make([]byte, 10)
+	if n, err := m.ReadAt(p, 10); n != 10 || err != nil {
+		t.Fatalf("ReadAt inside the file: %d, %v", n, err)
+	}
+	if n, err := m.ReadAt(p, int64(2*page)); n != 0 || !errors.Is(err, ErrFault) {
+		t.Fatalf("ReadAt past the end of the file: %d, %v; want 0, ErrFault", n, err)
+	}
+	if _, err := m.WriteAt(p, int64(3*page)); !errors.Is(err, ErrFault) {
+		t.Fatalf("WriteAt past the end of the file: %v; want ErrFault", err)
+	}
+	err := m.Guard(func(b []byte) error {
+		_ = b[0]
+		return errors.New("reached the end of fn")
+	})
+	if err == nil || err.Error() != "reached the end of fn" {
+		t.Fatalf("Guard inside the file: %v; want fn's own error", err)
+	}
+	err = m.Guard(func(b []byte) error {
+		var sum byte
+		for _, c := range b {
+			sum += c
+		}
+		guardSink = sum // loads the compiler cannot drop
+		return nil
+	})
+	if !errors.Is(err, ErrFault) {
+		t.Fatalf("Guard over pages past the end: %v; want ErrFault", err)
+	}
+	if err := m.Prefault(0); !errors.Is(err, ErrFault) {
+		t.Fatalf("Prefault past the end: %v; want ErrFault", err)
+	}
+}
+
+// Another process truncates the file under live mappings: ReadAt, Guard
+// and the x/exp-style reader report ErrFault, and this process lives on.
+func TestTruncatedUnderTheMapping(t *testing.T) {
+	data := pattern(8 * page)
+	f := tempFile(t, data, os.O_RDWR)
+	m := mustMap(t, f, -1, RDONLY, 0, 0)
+	defer mustUnmap(t, &m)
+	r, err := Open(f.Name())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	if out, err := exec.Command("truncate", "-s", strconv.Itoa(page), f.Name()).CombinedOutput(); err != nil {
+		t.Fatalf("truncate: %v\n%s", err, out)
+	}
+	p := make([]byte, 16)
+	if n, err := m.ReadAt(p, 5); n != 16 || err != nil || !bytes.Equal(p, data[5:21]) {
+		t.Fatalf("ReadAt of the page that is left: %d, %v", n, err)
+	}
+	if _, err := m.ReadAt(p, int64(4*page)); !errors.Is(err, ErrFault) {
+		t.Fatalf("ReadAt of a truncated page: %v; want ErrFault", err)
+	}
+	if _, err := r.ReadAt(p, int64(4*page)); !errors.Is(err, ErrFault) {
+		t.Fatalf("ReaderAt.ReadAt of a truncated page: %v; want ErrFault", err)
+	}
+	err = m.Guard(func(b []byte) error {
+		guardSink = b[6*page]
+		return nil
+	})
+	if !errors.Is(err, ErrFault) {
+		t.Fatalf("Guard over a truncated page: %v; want ErrFault", err)
+	}
+	func() {
+		defer func() {
+			if err, _ := recover().(error); !errors.Is(err, ErrFault) {
+				t.Fatalf("At of a truncated page panicked with %v; want an error wrapping ErrFault", err)
+			}
+		}()
+		r.At(7 * page)
+		t.Fatal("At of a truncated page returned")
+	}()
+	if r.At(3) != data[3] {
+		t.Fatal("At of the page that is left is wrong")
+	}
+}
+
+// evict drops f's pages from the page cache, from another process (GNU dd
+// with iflag=nocache and no blocks calls POSIX_FADV_DONTNEED on the whole
+// file), on every architecture.
+func evict(t testing.TB, f *os.File) {
+	t.Helper()
+	if err := f.Sync(); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := exec.Command("dd", "if="+f.Name(), "iflag=nocache", "count=0", "status=none").CombinedOutput(); err != nil {
+		t.Fatalf("dd iflag=nocache: %v\n%s", err, out)
+	}
+}
+
+func TestColdReadBringsPagesIn(t *testing.T) {
+	skipUnderQEMU(t, "mincore of the emulator's mapping")
+	const pages = 64
+	data := pattern(pages * page)
+	f := tempFile(t, data, os.O_RDONLY)
+	evict(t, f)
+	m := mustMap(t, f, -1, RDONLY, 0, 0)
+	defer mustUnmap(t, &m)
+	if resident, _, err := m.Resident(); err != nil || resident != 0 {
+		t.Fatalf("%d pages resident after eviction (%v); the check cannot see reads bring them in", resident, err)
+	}
+	got := make([]byte, len(data))
+	if n, err := m.ReadAt(got, 0); n != len(data) || err != nil || !bytes.Equal(got, data) {
+		t.Fatalf("cold ReadAt: %d, %v, contents equal %v", n, err, bytes.Equal(got, data))
+	}
+	if resident, all, err := m.Resident(); err != nil || resident != all {
+		t.Fatalf("after ReadAt: %d of %d pages resident (%v)", resident, all, err)
+	}
+}
+
+// Prefault over gigabytes, file and anonymous, leaves every page resident.
+func TestPrefaultGigabytes(t *testing.T) {
+	skipUnderQEMU(t, "mincore of the emulator's mapping")
+	size := 2 << 30
+	if strconv.IntSize == 32 {
+		size = 256 << 20 // a 32-bit address space has no room for more
+	}
+	f := tempFile(t, nil, os.O_RDWR)
+	if err := f.Truncate(int64(size)); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		name  string
+		f     *os.File
+		flags int
+	}{{"file", f, 0}, {"anonymous", nil, ANON}} {
+		m := mustMap(t, c.f, size, RDWR, c.flags, 0)
+		if err := m.Prefault(0); err != nil {
+			t.Fatalf("%s: %v", c.name, err)
+		}
+		if resident, all, err := m.Resident(); err != nil || resident != all || all != size/page {
+			t.Fatalf("%s: %d of %d pages resident after Prefault (%v)", c.name, resident, all, err)
+		}
+		mustUnmap(t, &m)
+	}
+}
