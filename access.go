@@ -146,11 +146,7 @@ func makeResident(r *region, start uintptr, n int, write bool) error {
 	page := r.pageSize()
 	off := start &^ (page - 1)
 	end := (start + uintptr(n) + page - 1) &^ (page - 1)
-	advice := AdvicePopulateRead
-	if write {
-		advice = AdvicePopulateWrite
-	}
-	err := osAdvise(r, off, end-off, advice)
+	err := osPopulate(r, off, end-off, write)
 	switch {
 	case err == nil:
 		return nil

@@ -87,15 +87,6 @@ func TestHugetlbRequired(t *testing.T) {
 	}
 }
 
-func poolHas(pools []HugePagePool, size, total, free int) bool {
-	for _, p := range pools {
-		if p.Size == size {
-			return p.Total == total && p.Free == free
-		}
-	}
-	return false
-}
-
 // Without pages in the pool a required-hugetlb map fails clearly, and a
 // best-effort one falls back to transparent hugepages.
 func TestHugepageFallbacks(t *testing.T) {

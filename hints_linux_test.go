@@ -340,3 +340,12 @@ func TestLockLimitNamesTheLimit(t *testing.T) {
 		t.Fatalf("child: %v\n%s", err, out)
 	}
 }
+
+func poolHas(pools []HugePagePool, size, total, free int) bool {
+	for _, p := range pools {
+		if p.Size == size {
+			return p.Total == total && p.Free == free
+		}
+	}
+	return false
+}

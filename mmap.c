@@ -290,6 +290,32 @@ int hm_protect(void *addr, size_t length, int prot) {
 	return mprotect(addr, length, prot < 0 ? PROT_NONE : native_prot(prot));
 }
 
+int hm_populate(void *addr, size_t length, int write, int file) {
+#ifdef __linux__
+	long page = sysconf(_SC_PAGESIZE);
+	size_t pages = (length + (size_t)page - 1) / (size_t)page;
+	unsigned char vec[64];
+	if (!write && pages <= sizeof vec && mincore(addr, length, vec) == 0) {
+		size_t i = 0;
+		while (i < pages && (vec[i] & 1))
+			i++;
+		if (i == pages)
+			return 0; /* the warm path: one cheap call, no page walk */
+	}
+	if (file)
+		madvise(addr, length, MADV_WILLNEED); /* a hint; its failure is harmless */
+	int r;
+	do
+		r = madvise(addr, length, write ? MADV_POPULATE_WRITE : MADV_POPULATE_READ);
+	while (r != 0 && errno == EINTR);
+	return r;
+#else
+	(void)addr, (void)length, (void)write, (void)file;
+	errno = ENOSYS;
+	return -1;
+#endif
+}
+
 void *hm_remap(void *addr, size_t old_size, size_t new_size) {
 #ifdef __linux__
 	void *p = mremap(addr, old_size, new_size, MREMAP_MAYMOVE);

@@ -85,6 +85,13 @@ func sysProtect(addr unsafe.Pointer, length uintptr, prot int) error {
 // 5.14, or (false) go back to probing; for tests of that path.
 func populateWithMapFlag(on bool) { C.hm_populate_with_map_flag(cbool(on)) }
 
+// sysPopulate makes a range resident for ReadAt or WriteAt; ENOSYS where
+// the system has no MADV_POPULATE_*.
+func sysPopulate(addr unsafe.Pointer, length uintptr, write, file bool) error {
+	r, err := C.hm_populate(addr, C.size_t(length), cbool(write), cbool(file))
+	return check(r, err)
+}
+
 // sysRemap resizes a mapping in place or moved; ENOSYS where the system
 // has no mremap.
 func sysRemap(addr unsafe.Pointer, oldSize, newSize uintptr) (unsafe.Pointer, error) {

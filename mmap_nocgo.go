@@ -127,6 +127,15 @@ func sysProtect(addr unsafe.Pointer, length uintptr, prot int) error {
 	return rangeCall(syscall.SYS_MPROTECT, addr, length, uintptr(p))
 }
 
+// sysPopulate is madvise(MADV_POPULATE_*) where nativeAdvice has it.
+func sysPopulate(addr unsafe.Pointer, length uintptr, write, _ bool) error {
+	a := AdvicePopulateRead
+	if write {
+		a = AdvicePopulateWrite
+	}
+	return sysAdvise(addr, length, a)
+}
+
 // sysRemap leaves resizing to map-copy-unmap: syscall.Munmap could not find
 // a mapping that mremap had moved.
 func sysRemap(unsafe.Pointer, uintptr, uintptr) (unsafe.Pointer, error) {

@@ -179,3 +179,7 @@ func osRemap(r *region, n int) (*region, error) {
 	nr.base, nr.size, nr.len = base, size, n
 	return &nr, nil
 }
+
+func osPopulate(r *region, off, n uintptr, write bool) error {
+	return os.NewSyscallError("madvise(MADV_POPULATE)", sysPopulate(unsafe.Add(r.base, off), n, write, r.flags&ANON == 0))
+}

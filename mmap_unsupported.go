@@ -31,3 +31,4 @@ func osAdvise(*region, uintptr, uintptr, Advice) error         { return errNoBac
 func osProtect(*region, uintptr, uintptr, int) error           { return errNoBackend }
 func osMincore(*region, uintptr, uintptr, []byte) error        { return errNoBackend }
 func osRemap(*region, int) (*region, error)                    { return nil, errNoBackend }
+func osPopulate(*region, uintptr, uintptr, bool) error         { return errNoBackend }

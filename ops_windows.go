@@ -414,3 +414,13 @@ func queryWorkingSet(start uintptr, pages int, fn func(i int, attrs uintptr)) er
 	}
 	return nil
 }
+
+// osPopulate makes a range resident for ReadAt and WriteAt, as the populate
+// advice does here.
+func osPopulate(r *region, off, n uintptr, write bool) error {
+	a := AdvicePopulateRead
+	if write {
+		a = AdvicePopulateWrite
+	}
+	return osAdvise(r, off, n, a)
+}
