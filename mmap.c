@@ -295,7 +295,9 @@ int hm_populate(void *addr, size_t length, int write, int file) {
 	long page = sysconf(_SC_PAGESIZE);
 	size_t pages = (length + (size_t)page - 1) / (size_t)page;
 	unsigned char vec[64];
-	if (!write && pages <= sizeof vec && mincore(addr, length, vec) == 0) {
+	/* Resident pages fault in Go only as minor faults (mapping a cached
+	 * page, write-protect or copy-on-write), which need no disk. */
+	if (pages <= sizeof vec && mincore(addr, length, vec) == 0) {
 		size_t i = 0;
 		while (i < pages && (vec[i] & 1))
 			i++;

@@ -102,7 +102,7 @@ int hm_advise(void *addr, size_t length, int advice);
 int hm_protect(void *addr, size_t length, int prot);
 /* hm_populate makes [addr, addr+length) resident for reading or writing, as
  * ReadAt and WriteAt need it, in the kernel (no Go P held): nothing when
- * mincore says every page is already in memory; else, for a file, one
+ * mincore says every page of a short range is already in memory; else, for a file, one
  * readahead of the whole range (MADV_WILLNEED, so a random reader does not
  * fault it in a page at a time), then MADV_POPULATE_READ or _WRITE. Fails
  * with EFAULT past the end of the file, EINVAL where populate is missing. */
