@@ -139,19 +139,34 @@ func guard(m MMap, fn func() int) (n int, err error) {
 }
 
 // makeResident makes n bytes of r from start (relative to r.base) resident
-// through MADV_POPULATE_READ or _WRITE, which run in the kernel without a P.
-// Where that advice is missing it touches the pages from Go instead, under
-// guard.
+// for ReadAt and WriteAt (osPopulate: checked with mincore, read ahead as
+// one range, then MADV_POPULATE_*), in the kernel without a P.
 func makeResident(r *region, start uintptr, n int, write bool) error {
 	page := r.pageSize()
 	off := start &^ (page - 1)
 	end := (start + uintptr(n) + page - 1) &^ (page - 1)
-	err := osPopulate(r, off, end-off, write)
+	return residentOr(osPopulate(r, off, end-off, write), r, off, end-off, write)
+}
+
+// prefaultPages makes a large page-aligned range resident: MADV_POPULATE_*
+// alone, whose in-order faults read ahead by themselves.
+func prefaultPages(r *region, off, n uintptr, write bool) error {
+	advice := AdvicePopulateRead
+	if write {
+		advice = AdvicePopulateWrite
+	}
+	return residentOr(osAdvise(r, off, n, advice), r, off, n, write)
+}
+
+// residentOr turns a populate call's error into the package's: none, a
+// fallback that touches the pages from Go where the kernel lacks
+// MADV_POPULATE_*, or ErrFault.
+func residentOr(err error, r *region, off, n uintptr, write bool) error {
 	switch {
 	case err == nil:
 		return nil
 	case errors.Is(err, errors.ErrUnsupported) || errors.Is(err, syscall.EINVAL):
-		return touchPages(r, off, end-off, write)
+		return touchPages(r, off, n, write)
 	default:
 		// EFAULT: a page past the end of the file, or a pool run dry; EIO.
 		return fmt.Errorf("%w: %w", ErrFault, err)
@@ -211,7 +226,7 @@ func (m MMap) Prefault(workers int) error {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			errs[w] = makeResident(r, lo, int(hi-lo), write)
+			errs[w] = prefaultPages(r, lo, hi-lo, write)
 		}()
 	}
 	wg.Wait()
