@@ -63,7 +63,13 @@
 // Touching a page of a file mapping that lies wholly past the end of the file
 // (the file was shorter than the mapping, or was truncated later) raises
 // SIGBUS on Unix and EXCEPTION_IN_PAGE_ERROR on Windows, which kills the
-// process unless runtime/debug.SetPanicOnFault is in force.
+// process unless runtime/debug.SetPanicOnFault is in force; and a page
+// fault taken by Go code holds its scheduler P until the disk answers.
+// [MMap.ReadAt], [MMap.WriteAt], [MMap.Prefault], [MMap.Guard] and
+// [ReaderAt] (a drop-in for golang.org/x/exp/mmap) avoid both: the kernel
+// brings pages in inside a call that releases the P, and a fault becomes an
+// error wrapping [ErrFault]. Plain indexing of an MMap is as fast as any
+// slice and has neither protection.
 package mmap
 
 import (
