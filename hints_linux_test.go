@@ -218,7 +218,8 @@ func TestNoReserve(t *testing.T) {
 	}
 }
 
-// A file on hugetlbfs maps with its hugepages, whatever the flags.
+// A file on hugetlbfs maps with its hugepages; HUGE or HUGETLB make the
+// package look, so Info knows.
 func TestHugetlbfsFile(t *testing.T) {
 	huge := DefaultHugePageSize()
 	if got := setPool(t, huge, 2); got < 2 {
@@ -237,7 +238,12 @@ func TestHugetlbfsFile(t *testing.T) {
 	if err := f.Truncate(int64(huge)); err != nil {
 		t.Fatal(err)
 	}
-	m := mustMap(t, f, huge-1, RDWR, 0, 0)
+	// Without HUGE the package does not look, but Unmap still finds the
+	// length the kernel wants.
+	plain := mustMap(t, f, huge-1, RDWR, 0, 0)
+	plain[0] = 1
+	mustUnmap(t, &plain)
+	m := mustMap(t, f, huge-1, RDWR, HUGE, 0)
 	m[huge-2] = 9
 	info, _ := m.Info()
 	if info.Kind != HugetlbPages || info.PageSize != huge {
@@ -248,9 +254,9 @@ func TestHugetlbfsFile(t *testing.T) {
 		t.Fatalf("KernelPageSize %d kB, hugetlb pages %d kB", v.fields["KernelPageSize"], v.fields["Private_Hugetlb"]+v.fields["Shared_Hugetlb"])
 	}
 	mustUnmap(t, &m)
-	again := mustMap(t, f, -1, RDONLY, 0, 0)
+	again := mustMap(t, f, -1, RDONLY, HUGE, 0)
 	defer mustUnmap(t, &again)
-	if again[huge-2] != 9 {
+	if again[huge-2] != 9 || again[0] != 1 {
 		t.Fatal("a write through a hugetlbfs mapping did not reach the file")
 	}
 }

@@ -239,7 +239,9 @@ void *hm_map(struct hm_map *m) {
 		if (m->thp_size != 0)
 			return try_thp(m, extra, map_populated);
 	}
-	if (!(m->flags & HM_ANON)) {
+	/* Only a map that asks for hugepages looks at the file system: fstatfs
+	 * on every map would cost as much as a tenth of the map itself. */
+	if (!(m->flags & HM_ANON) && m->flags & (HM_HUGE | HM_HUGETLB)) {
 		struct statfs sfs;
 		if (fstatfs(m->fd, &sfs) == 0 && (unsigned long)sfs.f_type == HUGETLBFS_MAGIC) {
 			void *p = try(m, round_up(m->length, (size_t)sfs.f_bsize), extra, map_populated);

@@ -117,10 +117,14 @@ const (
 	// HUGE asks for hugepages, best effort, in one call. Anonymous maps try
 	// MAP_HUGETLB (2 MiB, or 1 GiB with HUGE_1GB) when the pool has the pages,
 	// then a range aligned to the transparent hugepage size with
-	// madvise(MADV_HUGEPAGE), then base pages. A file on hugetlbfs always
-	// maps with its hugepages; other files get MADV_HUGEPAGE (the file
-	// system decides). Info says which kind the mapping got. No-op outside
-	// Linux.
+	// madvise(MADV_HUGEPAGE), then base pages. Files get MADV_HUGEPAGE (the
+	// file system decides), and a file on hugetlbfs is recognised (fstatfs)
+	// so that Info and every range operation use its page size. The kernel
+	// maps a hugetlbfs file with its hugepages whatever the flags; without
+	// HUGE or HUGETLB the package does not look (that system call would cost
+	// every map about a tenth), Info says base pages and range operations
+	// on a part of it may fail with EINVAL, though Unmap still works. Info
+	// says which kind the mapping got. No-op outside Linux.
 	HUGE
 
 	// HUGETLB requires hugetlb pages (MAP_HUGETLB): the map fails with

@@ -50,9 +50,9 @@ func sysMap(req *mapReq) (unsafe.Pointer, error) {
 	}
 	req.size = req.length
 	req.info = Info{Kind: BasePages, PageSize: os.Getpagesize()}
-	if fd >= 0 {
+	if fd >= 0 && req.flags&(HUGE|HUGETLB) != 0 {
 		// A hugetlbfs file maps with its hugepages; munmap needs the
-		// length rounded up to them.
+		// length rounded up to them. Only maps that ask look (fstatfs).
 		if size := hugetlbfsPageSize(fd); size > 0 {
 			req.size = (req.length + uintptr(size) - 1) / uintptr(size) * uintptr(size)
 			req.info = Info{Kind: HugetlbPages, PageSize: size}

@@ -127,7 +127,19 @@ func lockError(n uintptr, errno error) error {
 }
 
 func osUnmap(r *region) error {
-	return os.NewSyscallError("munmap", sysUnmap(r.base, r.size))
+	err := sysUnmap(r.base, r.size)
+	if errors.Is(err, syscall.EINVAL) && r.info.Kind != HugetlbPages {
+		// A hugetlbfs file mapped without HUGE or HUGETLB: the kernel
+		// wants the length in whole hugepages, whose size we never asked.
+		pools, _ := HugePagePools()
+		for _, p := range pools {
+			size := (r.size + uintptr(p.Size) - 1) / uintptr(p.Size) * uintptr(p.Size)
+			if err = sysUnmap(r.base, size); err == nil {
+				break
+			}
+		}
+	}
+	return os.NewSyscallError("munmap", err)
 }
 
 func osFlush(r *region, off, n uintptr) error {
