@@ -1,0 +1,2 @@
+// Package bench compares github.com/hugemap/mmap with its peers; see README.md.
+package bench

@@ -1,0 +1,379 @@
+//go:build linux
+
+package main
+
+import (
+	"fmt"
+	"math/bits"
+	"os"
+	"os/exec"
+	"runtime"
+	"strconv"
+	"syscall"
+	"time"
+	"unsafe"
+
+	"github.com/hugemap/mmap"
+)
+
+// mapUnmap: map and unmap one page, the same page of the same descriptor
+// (or anonymous memory when f is nil), through syscall.Mmap, the C floor
+// and this package.
+func (b *bench) mapUnmap(what string, f *os.File) error {
+	// Many short rounds: a syscall pair costs microseconds, and on a shared
+	// VM the best of many short rounds is the steadiest figure.
+	const ops = 2000
+	// Anonymous: private read-write. File: shared read-only.
+	fd, sysProt, sysFlags, prot, flags := -1, syscall.PROT_READ|syscall.PROT_WRITE, syscall.MAP_PRIVATE|syscall.MAP_ANON, mmap.RDWR, mmap.ANON
+	test, args := "mapunmap-anon", []string(nil)
+	if f != nil {
+		fd, sysProt, sysFlags, prot, flags = int(f.Fd()), syscall.PROT_READ, syscall.MAP_SHARED, mmap.RDONLY, 0
+		test, args = "mapunmap-file", []string{f.Name()}
+	}
+	page := b.page
+	best, err := interleave(6*b.rounds,
+		func() (float64, error) {
+			return perOp(ops, func() error {
+				m, err := syscall.Mmap(fd, 0, page, sysProt, sysFlags)
+				if err != nil {
+					return err
+				}
+				return syscall.Munmap(m)
+			})
+		},
+		b.cVariant(test, ops, args...),
+		func() (float64, error) {
+			return perOp(ops, func() error {
+				m, err := mmap.MapRegion(f, page, prot, flags, 0)
+				if err != nil {
+					return err
+				}
+				return m.Unmap()
+			})
+		})
+	if err != nil {
+		return err
+	}
+	ours := cell{Name: "MapRegion+Unmap", NS: best[2]}
+	b.add(
+		newRow("map+unmap, "+what, "map", cell{Name: "syscall.Mmap+Munmap", NS: best[0]}, ours, 1.10),
+		newRow("map+unmap, "+what, "map", b.cCell("C mmap+munmap loop", best[1]), ours, 1.10))
+	return nil
+}
+
+// firstRead: read all of a page-cached file once and sum it, through a
+// read(2) loop and through a fresh mapping (its page faults and its unmap
+// included), plain or populated at map time.
+func (b *bench) firstRead() error {
+	f, size := b.large, b.size
+	buf := make([]byte, 256<<10)
+	var sink uint64
+	readLoop := func() (float64, error) {
+		return perOp(1, func() error {
+			for off := 0; off < size; {
+				n, err := f.ReadAt(buf, int64(off))
+				sink += sum(buf[:n])
+				off += n
+				if err != nil && off < size {
+					return err
+				}
+			}
+			return nil
+		})
+	}
+	mapped := func(flags int) variant {
+		return func() (float64, error) {
+			return perOp(1, func() error {
+				m, err := mmap.MapRegion(f, -1, mmap.RDONLY, flags, 0)
+				if err != nil {
+					return err
+				}
+				sink += sum(m)
+				return m.Unmap()
+			})
+		}
+	}
+	best, err := interleave(b.rounds, readLoop, b.cVariant("scan", 1, f.Name()), mapped(0), mapped(mmap.POPULATE))
+	if err != nil {
+		return err
+	}
+	runtime.KeepAlive(sink)
+	what := fmt.Sprintf("first full read, %s page-cached file", bytesString(size))
+	readCell := cell{Name: "read(2) 256 KiB loop", NS: best[0]}
+	plain := cell{Name: "Map+scan+Unmap", NS: best[2]}
+	b.add(
+		newRow(what, "file", readCell, plain, 1/1.5),
+		newRow(what, "file", readCell, cell{Name: "Map POPULATE+scan+Unmap", NS: best[3]}, 1/1.5),
+		newRow(what, "file", b.cCell("C mmap+scan+munmap", best[1]), plain, 0))
+	return nil
+}
+
+// arenas: first touch of a fresh anonymous arena (map, then write one byte
+// per base page; the unmap is not timed) and random dependent 8-byte loads
+// over a populated arena, with base pages and with hugepages. Transparent
+// hugepages are measured without a hugetlb pool (HUGE would take hugetlb
+// pages from one); hugetlb pages with a pool reserved for just those rows.
+func (b *bench) arenas(cl *cleanup) error {
+	size, page := b.size, b.page
+	touchWhat := fmt.Sprintf("first touch, %s anonymous", bytesString(size))
+	loadWhat := fmt.Sprintf("random loads, %s arena", bytesString(size))
+	touch := func(m []byte) {
+		for i := 0; i < len(m); i += page {
+			m[i] = 1
+		}
+	}
+	sysTouch := func() (float64, error) {
+		t0 := time.Now()
+		m, err := syscall.Mmap(-1, 0, size, syscall.PROT_READ|syscall.PROT_WRITE, syscall.MAP_PRIVATE|syscall.MAP_ANON)
+		if err != nil {
+			return 0, err
+		}
+		touch(m)
+		d := time.Since(t0)
+		return float64(d.Nanoseconds()), syscall.Munmap(m)
+	}
+	// got records what the last mapping of each variant got.
+	got := map[int]string{}
+	ourTouch := func(flags int) variant {
+		return func() (float64, error) {
+			before := vmstat()
+			t0 := time.Now()
+			m, err := mmap.MapRegion(nil, size, mmap.RDWR, mmap.ANON|flags, 0)
+			if err != nil {
+				return 0, err
+			}
+			touch(m)
+			d := time.Since(t0)
+			got[flags] = describe(m)
+			if info, _ := m.Info(); info.Kind == mmap.TransparentHugePages {
+				// A slow THP row is the kernel compacting memory
+				// to find 2 MiB blocks, inside the page faults.
+				after := vmstat()
+				got[flags] += fmt.Sprintf(", %d compaction stalls", after["compact_stall"]-before["compact_stall"])
+			}
+			return float64(d.Nanoseconds()), m.Unmap()
+		}
+	}
+	// A round maps and touches the whole arena once per variant, the
+	// longest rows of the run: fewer rounds here keep the default run near
+	// a minute.
+	touchRounds := (b.rounds + 1) / 2
+	progress("  first touch: syscall.Mmap, ANON, ANON|POPULATE, ANON|HUGE; %d rounds", touchRounds)
+	best, err := interleave(touchRounds, sysTouch, ourTouch(0), ourTouch(mmap.POPULATE), ourTouch(mmap.HUGE))
+	if err != nil {
+		return err
+	}
+	// The rows go out grouped, first touch then loads, whatever happens.
+	var touchRows, loadRows []row
+	defer func() { b.add(append(touchRows, loadRows...)...) }()
+	baseCell := cell{Name: "syscall.Mmap, base pages", NS: best[0]}
+	touchRows = append(touchRows,
+		newRow(touchWhat, "arena", baseCell, cell{Name: "MapRegion ANON", NS: best[1], Got: got[0]}, 0),
+		newRow(touchWhat, "arena", baseCell, cell{Name: "MapRegion ANON|POPULATE", NS: best[2], Got: got[mmap.POPULATE]}, 0),
+		newRow(touchWhat, "arena", baseCell, cell{Name: "MapRegion ANON|HUGE", NS: best[3], Got: got[mmap.HUGE]}, 0))
+
+	// The base-page arena for the random loads stays mapped through the
+	// hugetlb rows, which measure it again beside the hugetlb arena.
+	base, err := mmap.MapRegion(nil, size, mmap.RDWR, mmap.ANON|mmap.POPULATE, 0)
+	if err != nil {
+		return err
+	}
+	defer base.Unmap()
+	thp, err := mmap.MapRegion(nil, size, mmap.RDWR, mmap.ANON|mmap.HUGE|mmap.POPULATE, 0)
+	if err != nil {
+		return err
+	}
+	thpGot := describe(thp)
+	progress("  random loads: base pages, ANON|HUGE")
+	best, err = interleave(b.rounds, loads(base), loads(thp))
+	thp.Unmap()
+	if err != nil {
+		return err
+	}
+	loadRows = append(loadRows, newRow(loadWhat, "load", cell{Name: "ANON|POPULATE", NS: best[0], Got: describe(base)},
+		cell{Name: "ANON|HUGE|POPULATE", NS: best[1], Got: thpGot}, 0))
+
+	// hugetlb: a pool of size bytes, for these rows only.
+	hugeName := "MapRegion ANON|HUGETLB"
+	p, na := reserveHugePages(cl, size)
+	if na != "" {
+		b.note("hugetlb rows skipped: %s", na)
+		touchRows = append(touchRows, newRow(touchWhat, "arena", baseCell, cell{Name: hugeName, NA: na}, 0.40))
+		loadRows = append(loadRows, newRow(loadWhat, "load", cell{Name: "ANON|POPULATE", NS: loadRows[0].Base.NS}, cell{Name: "ANON|HUGETLB|POPULATE", NA: na}, 0))
+		return nil
+	}
+	defer p.release()
+	progress("  first touch: syscall.Mmap, ANON|HUGETLB")
+	best, err = interleave(touchRounds, sysTouch, ourTouch(mmap.HUGETLB))
+	if err != nil {
+		return err
+	}
+	touchRows = append(touchRows, newRow(touchWhat, "arena", cell{Name: "syscall.Mmap, base pages", NS: best[0]},
+		cell{Name: hugeName, NS: best[1], Got: got[mmap.HUGETLB]}, 0.40))
+	huge, err := mmap.MapRegion(nil, size, mmap.RDWR, mmap.ANON|mmap.HUGETLB|mmap.POPULATE, 0)
+	if err != nil {
+		return err
+	}
+	hugeGot := describe(huge)
+	progress("  random loads: base pages, ANON|HUGETLB")
+	best, err = interleave(b.rounds, loads(base), loads(huge))
+	huge.Unmap()
+	if err != nil {
+		return err
+	}
+	loadRows = append(loadRows, newRow(loadWhat, "load", cell{Name: "ANON|POPULATE", NS: best[0], Got: describe(base)},
+		cell{Name: "ANON|HUGETLB|POPULATE", NS: best[1], Got: hugeGot}, 0))
+	return nil
+}
+
+// describe says what pages m got: its Info, and for transparent hugepages
+// how much of the process's anonymous memory they back now.
+func describe(m mmap.MMap) string {
+	info, err := m.Info()
+	if err != nil {
+		return "?"
+	}
+	switch info.Kind {
+	case mmap.TransparentHugePages:
+		return fmt.Sprintf("THP, %s backed", bytesString(anonHugePages()))
+	case mmap.HugetlbPages:
+		return "hugetlb " + bytesString(info.PageSize)
+	}
+	return info.Kind.String()
+}
+
+// loads is a variant of randomLoads over m: a round is 1<<19 dependent
+// 8-byte loads at pseudo-random offsets (each offset depends on the value
+// loaded before, so the loads do not overlap and each pays its TLB miss).
+func loads(m mmap.MMap) variant {
+	words := unsafe.Slice((*uint64)(unsafe.Pointer(unsafe.SliceData(m))), len(m)/8)
+	seed := uint64(0x9e3779b97f4a7c15)
+	return func() (float64, error) {
+		const n = 1 << 19
+		t0 := time.Now()
+		seed = randomLoads(words, n, seed)
+		return float64(time.Since(t0).Nanoseconds()) / n, nil
+	}
+}
+
+func randomLoads(words []uint64, n int, x uint64) uint64 {
+	size := uint64(len(words))
+	for range n {
+		x ^= x << 13
+		x ^= x >> 7
+		x ^= x << 17
+		i, _ := bits.Mul64(x, size)
+		x += words[i]
+	}
+	return x
+}
+
+// flushOnePage: dirty one byte of a large shared mapping and write its page
+// back, through a sub-slice Flush, a whole-mapping Flush, msync(2) of that
+// page from Go, and the C floor's msync loop over the same file.
+func (b *bench) flushOnePage() error {
+	// Many short rounds: each flush waits for the disk, which on a shared
+	// VM stalls now and then.
+	const ops = 40
+	m, err := mmap.Map(b.large, mmap.RDWR, 0)
+	if err != nil {
+		return err
+	}
+	defer m.Unmap()
+	mid := len(m)/2 + 123
+	pageAddr := uintptr(unsafe.Pointer(&m[mid])) &^ uintptr(b.page-1)
+	flush := func(f func() error) variant {
+		return func() (float64, error) {
+			return perOp(ops, func() error {
+				m[mid]++
+				return f()
+			})
+		}
+	}
+	best, err := interleave(4*b.rounds,
+		flush(func() error {
+			if _, _, e := syscall.Syscall(syscall.SYS_MSYNC, pageAddr, uintptr(b.page), syscall.MS_SYNC); e != 0 {
+				return e
+			}
+			return nil
+		}),
+		b.cVariant("msync", ops, b.large.Name(), strconv.Itoa(mid)),
+		flush(func() error { return m[mid : mid+1].Flush() }),
+		flush(m.Flush))
+	if err != nil {
+		return err
+	}
+	raw := cell{Name: "msync(2) of the page", NS: best[0]}
+	ranged := cell{Name: "m[i:i+1].Flush()", NS: best[2]}
+	what := fmt.Sprintf("flush 1 dirty page of %s map", bytesString(b.size))
+	b.add(
+		newRow(what, "flush", raw, ranged, 1.2),
+		newRow(what, "flush", b.cCell("C msync loop", best[1]), ranged, 1.2),
+		newRow(what, "flush", raw, cell{Name: "m.Flush() (whole map)", NS: best[3]}, 0))
+	return nil
+}
+
+// residency: how many pages of a large file mapping are in memory, through
+// Resident, the C floor's mincore loop, and fincore(1) (a process of its
+// own, so its time includes starting it).
+func (b *bench) residency() error {
+	const ops = 3
+	m, err := mmap.Map(b.large, mmap.RDONLY, 0)
+	if err != nil {
+		return err
+	}
+	defer m.Unmap()
+	var resident, pages int
+	var fincore variant
+	if b.fincore != "" {
+		fincore = func() (float64, error) {
+			return perOp(1, func() error {
+				return exec.Command(b.fincore, "--bytes", "--noheadings", "--output", "RES", b.large.Name()).Run()
+			})
+		}
+	}
+	best, err := interleave(b.rounds,
+		b.cVariant("mincore", ops, b.large.Name()),
+		fincore,
+		func() (float64, error) {
+			return perOp(ops, func() (err error) {
+				resident, pages, err = m.Resident()
+				return err
+			})
+		})
+	if err != nil {
+		return err
+	}
+	what := fmt.Sprintf("residency of %s file map", bytesString(b.size))
+	ours := cell{Name: "m.Resident()", NS: best[2], Got: fmt.Sprintf("%d/%d pages in", resident, pages)}
+	fc := cell{Name: "fincore(1), whole process", NS: best[1]}
+	if b.fincore == "" {
+		fc.NA = "n/a (no fincore)"
+	}
+	b.add(
+		newRow(what, "query", b.cCell("C mincore loop", best[0]), ours, 0),
+		newRow(what, "query", fc, ours, 0))
+	return nil
+}
+
+// sum adds b as 64-bit words (the tail as bytes), the same work for every
+// way of reading, with four sums so that the adds are not one chain.
+func sum(b []byte) uint64 {
+	words := unsafe.Slice((*uint64)(unsafe.Pointer(unsafe.SliceData(b))), len(b)/8)
+	var s0, s1, s2, s3 uint64
+	i := 0
+	for ; i+4 <= len(words); i += 4 {
+		w := words[i : i+4 : i+4]
+		s0 += w[0]
+		s1 += w[1]
+		s2 += w[2]
+		s3 += w[3]
+	}
+	for ; i < len(words); i++ {
+		s0 += words[i]
+	}
+	for _, c := range b[len(words)*8:] {
+		s0 += uint64(c)
+	}
+	return s0 + s1 + s2 + s3
+}

@@ -1,0 +1,146 @@
+//go:build linux
+
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"math"
+	"strings"
+	"text/tabwriter"
+)
+
+// results is everything one run measured.
+type results struct {
+	Machine machine  `json:"machine"`
+	Size    int      `json:"size_bytes"`
+	Rounds  int      `json:"rounds"`
+	Rows    []row    `json:"rows"`
+	Notes   []string `json:"notes,omitempty"`
+}
+
+// row is one measurement: a baseline and this package doing the same work.
+type row struct {
+	What   string  `json:"measurement"`
+	Unit   string  `json:"unit"` // what one operation is; times are per operation
+	Base   cell    `json:"baseline"`
+	Ours   cell    `json:"ours"`
+	Ratio  float64 `json:"ratio,omitempty"` // ours/base; below 1 is faster
+	Target *target `json:"target,omitempty"`
+}
+
+// cell is one side of a row.
+type cell struct {
+	Name string  `json:"name"`
+	NS   float64 `json:"ns,omitempty"`  // best round, nanoseconds per operation
+	NA   string  `json:"na,omitempty"`  // why it was not measured
+	Got  string  `json:"got,omitempty"` // what the mapping got, where it matters
+}
+
+// target is a ratio the project aims for, and whether this run met it.
+type target struct {
+	MaxRatio float64 `json:"max_ratio"`
+	Met      bool    `json:"met"`
+}
+
+// newRow fills in the ratio and checks the target (0 for none).
+func newRow(what, unit string, base, ours cell, maxRatio float64) row {
+	r := row{What: what, Unit: unit, Base: base, Ours: ours}
+	if base.NA == "" && ours.NA == "" && base.NS > 0 {
+		r.Ratio = ours.NS / base.NS
+		if maxRatio > 0 {
+			r.Target = &target{MaxRatio: maxRatio, Met: r.Ratio <= maxRatio}
+		}
+	} else if maxRatio > 0 {
+		r.Target = &target{MaxRatio: maxRatio}
+	}
+	return r
+}
+
+func (res *results) writeJSON(w io.Writer) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(res)
+}
+
+func (res *results) writeTable(w io.Writer) error {
+	var b strings.Builder
+	fmt.Fprintln(&b)
+	for _, l := range res.Machine.lines() {
+		fmt.Fprintln(&b, l)
+	}
+	fmt.Fprintf(&b, "sizes    file and arenas %s; each cell is the fastest of several rounds (-rounds %d scales them), baseline and this package interleaved\n\n",
+		bytesString(res.Size), res.Rounds)
+	tw := tabwriter.NewWriter(&b, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "measurement\tper\tbaseline\t\tthis package\t\tours/base\ttarget\t")
+	last := ""
+	for _, r := range res.Rows {
+		what := r.What
+		if what == last {
+			what = `  "`
+		}
+		last = r.What
+		ratio, tgt := "", ""
+		if r.Ratio > 0 {
+			ratio = fmt.Sprintf("%.2fx", r.Ratio)
+		}
+		if r.Target != nil {
+			tgt = fmt.Sprintf("<= %.2fx", r.Target.MaxRatio)
+			switch {
+			case r.Ratio == 0:
+				tgt += " n/a"
+			case r.Target.Met:
+				tgt += " met"
+			default:
+				tgt += " MISSED"
+			}
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t\n", what, r.Unit,
+			r.Base.Name, r.Base.value(), r.Ours.name(), r.Ours.value(), ratio, tgt)
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	fmt.Fprintln(&b, "\nours/base is this package's time over the baseline's: below 1 is faster.")
+	for _, n := range res.Notes {
+		fmt.Fprintln(&b, "note: "+n)
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+func (c cell) name() string {
+	if c.Got != "" {
+		return c.Name + " [" + c.Got + "]"
+	}
+	return c.Name
+}
+
+func (c cell) value() string {
+	if c.NA != "" {
+		return c.NA
+	}
+	return nsString(c.NS)
+}
+
+// nsString writes ns with three significant digits in a fitting unit.
+func nsString(ns float64) string {
+	units := []struct {
+		div  float64
+		name string
+	}{{1e9, "s"}, {1e6, "ms"}, {1e3, "µs"}, {1, "ns"}}
+	for _, u := range units {
+		if ns >= u.div || u.div == 1 {
+			v := ns / u.div
+			prec := 2
+			if v >= 100 {
+				prec = 0
+			} else if v >= 10 {
+				prec = 1
+			}
+			return fmt.Sprintf("%.*f%s", prec, math.Round(v*math.Pow10(prec))/math.Pow10(prec), u.name)
+		}
+	}
+	return fmt.Sprintf("%.0fns", ns)
+}
