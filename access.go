@@ -106,8 +106,14 @@ func (m MMap) copyOut(p []byte) (int, error) {
 // for code that scans the mapping itself. Only fn's own goroutine is
 // guarded: faults in goroutines it starts still crash. A fault unwinds fn
 // like a panic, running its deferred calls. Guard does not populate; call
-// Prefault first to keep faults off the scheduler.
+// Prefault first to keep faults off the scheduler. m may be any sub-slice of
+// a live mapping; other memory gives ErrNotMapped.
 func (m MMap) Guard(fn func(b []byte) error) error {
+	if len(m) > 0 {
+		if r, _ := lookup(m); r == nil {
+			return notInside(m)
+		}
+	}
 	var err error
 	_, faultErr := guard(m, func() int {
 		err = fn(m)

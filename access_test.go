@@ -92,8 +92,6 @@ func TestWriteAtSemantics(t *testing.T) {
 	}
 }
 
-var guardSink byte
-
 func TestGuardLetsOtherPanicsThrough(t *testing.T) {
 	m := mustMap(t, nil, page, RDWR, ANON, 0)
 	defer mustUnmap(t, &m)
@@ -112,7 +110,8 @@ func TestPrefaultAnonymousAndFile(t *testing.T) {
 	if err := a.Prefault(3); err != nil {
 		t.Fatal(err)
 	}
-	if resident, pages, err := a.Resident(); err != nil || resident != pages || pages != size/page {
+	// qemu-user takes madvise without acting on it.
+	if resident, pages, err := a.Resident(); os.Getenv("MMAP_TEST_QEMU") == "" && (err != nil || resident != pages || pages != size/page) {
 		t.Fatalf("after Prefault: %d of %d pages resident (%v)", resident, pages, err)
 	}
 	f := tempFile(t, pattern(size), os.O_RDONLY)

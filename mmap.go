@@ -141,7 +141,11 @@ const (
 	LOCK_ONFAULT
 
 	// NORESERVE maps without reserving swap space (MAP_NORESERVE); a later
-	// fault can fail when memory runs out. No-op where the flag does not exist.
+	// fault can fail when memory runs out. Hugetlb pages are reserved
+	// anyway unless POPULATE is set too (an unreserved hugetlb map would
+	// succeed with an empty pool and die of SIGBUS at its first touch;
+	// POPULATE faults the pages in now and reports a dry pool). No-op where
+	// the flag does not exist.
 	NORESERVE
 
 	// UNALIGNED lets MapRegion take any byte offset: the package maps from
@@ -240,6 +244,11 @@ func mapFile(f *os.File, fd uintptr, length, prot, flags int, offset int64) (MMa
 		var err error
 		if length, err = wholeFileLength(f, offset); err != nil {
 			return nil, err
+		}
+		if length == 0 {
+			if err := sizeless(f.Name(), fd); err != nil {
+				return nil, err
+			}
 		}
 	}
 	if uint64(offset)+uint64(length) > math.MaxInt64 {

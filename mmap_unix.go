@@ -116,12 +116,15 @@ func mapError(req *mapReq, errno error) error {
 	return errno
 }
 
-// lockError explains a failed mlock: ENOMEM, EAGAIN and EPERM there mean the
-// RLIMIT_MEMLOCK limit (or, for EPERM, a zero limit without CAP_IPC_LOCK).
+// lockError explains a failed mlock: ENOMEM, EAGAIN and EPERM there are
+// ErrMemlockLimit when the RLIMIT_MEMLOCK limit is what they hit.
 func lockError(n uintptr, errno error) error {
 	err := os.NewSyscallError("mlock", errno)
 	if errors.Is(errno, syscall.ENOMEM) || errors.Is(errno, syscall.EAGAIN) || errors.Is(errno, syscall.EPERM) {
-		return fmt.Errorf("%w: locking %d bytes: %s: %w", ErrMemlockLimit, n, memlockLimit(), err)
+		if hit, limit := memlockLimitHit(n); hit {
+			return fmt.Errorf("%w: locking %d bytes: %s: %w", ErrMemlockLimit, n, limit, err)
+		}
+		return fmt.Errorf("locking %d bytes (not the locked-memory limit: vm.max_map_count, or memory): %w", n, err)
 	}
 	return err
 }

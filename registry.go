@@ -76,11 +76,3 @@ func exact(m MMap) *region {
 	}
 	return r
 }
-
-// replace swaps a resized mapping for the old one.
-func replace(old, r *region) {
-	registry.Lock()
-	defer registry.Unlock()
-	delete(registry.live, capEnd(old.data()))
-	registry.live[capEnd(r.data())] = r
-}

@@ -3,6 +3,7 @@ package mmap
 import (
 	"errors"
 	"fmt"
+	"io/fs"
 	"math"
 	"os"
 )
@@ -36,15 +37,20 @@ func (m *MMap) Resize(f *os.File, n int, extend bool) error {
 			return err
 		}
 	}
-	nr, err := osRemap(r, n)
-	if errors.Is(err, errors.ErrUnsupported) {
-		return m.remapByCopy(r, f, n)
-	}
-	if err != nil {
+	// Out of the registry before mremap frees the old range, so that a
+	// mapping another goroutine gets there is never confused with it.
+	if _, err := unregister(*m); err != nil {
 		return err
 	}
-	replace(r, nr)
-	*m = nr.data()
+	nr, err := osRemap(r, n)
+	if err != nil {
+		register(r) // still mapped where it was
+		if errors.Is(err, errors.ErrUnsupported) {
+			return m.remapByCopy(r, f, n)
+		}
+		return err
+	}
+	*m = register(nr)
 	return nil
 }
 
@@ -56,6 +62,15 @@ func fitFile(f *os.File, offset int64, n int, extend bool) error {
 	}
 	if uint64(offset)+uint64(n) > math.MaxInt64 {
 		return fmt.Errorf("%w: offset %d + length %d overflows int64", ErrInvalidLength, offset, n)
+	}
+	// A closed f is fs.ErrClosed everywhere; Windows' Stat would call
+	// it an invalid handle.
+	rc, err := f.SyscallConn()
+	if err == nil && rc.Control(func(uintptr) {}) != nil {
+		err = &fs.PathError{Op: "stat", Path: f.Name(), Err: fs.ErrClosed}
+	}
+	if err != nil {
+		return err
 	}
 	fi, err := f.Stat()
 	if err != nil {

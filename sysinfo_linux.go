@@ -2,12 +2,14 @@ package mmap
 
 import (
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 )
 
 const hugepagesDir = "/sys/kernel/mm/hugepages"
@@ -104,17 +106,54 @@ func readInt(path string) (int, error) {
 	return strconv.Atoi(strings.TrimSpace(string(b)))
 }
 
-// memlockLimit describes RLIMIT_MEMLOCK, from /proc/self/limits.
-func memlockLimit() string {
-	b, err := os.ReadFile("/proc/self/limits")
-	if err == nil {
-		for _, line := range strings.Split(string(b), "\n") {
-			if v, ok := strings.CutPrefix(line, "Max locked memory"); ok {
-				if f := strings.Fields(v); len(f) > 0 {
-					return "RLIMIT_MEMLOCK is " + f[0] + " bytes (raise it with ulimit -l or setrlimit, or run with CAP_IPC_LOCK)"
-				}
+// memlockLimitHit reports whether locking n more bytes passes this
+// process's RLIMIT_MEMLOCK, and describes the limit. A process with
+// CAP_IPC_LOCK has no limit: its ENOMEM from mlock means something else
+// (vm.max_map_count, a hole in the range).
+func memlockLimitHit(n uintptr) (bool, string) {
+	limits, err := os.ReadFile("/proc/self/limits")
+	if err != nil {
+		return true, "RLIMIT_MEMLOCK reached"
+	}
+	limit := ""
+	for _, line := range strings.Split(string(limits), "\n") {
+		if v, ok := strings.CutPrefix(line, "Max locked memory"); ok {
+			if f := strings.Fields(v); len(f) > 0 {
+				limit = f[0]
 			}
 		}
 	}
-	return "RLIMIT_MEMLOCK reached"
+	desc := "RLIMIT_MEMLOCK is " + limit + " bytes (raise it with ulimit -l or setrlimit, or run with CAP_IPC_LOCK)"
+	bytes, err := strconv.ParseUint(limit, 10, 64)
+	if err != nil { // "unlimited"
+		return false, desc
+	}
+	status, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return true, desc
+	}
+	var lockedKB, capEff uint64
+	for _, line := range strings.Split(string(status), "\n") {
+		if v, ok := strings.CutPrefix(line, "VmLck:"); ok {
+			lockedKB, _ = strconv.ParseUint(strings.Fields(v)[0], 10, 64)
+		}
+		if v, ok := strings.CutPrefix(line, "CapEff:"); ok {
+			capEff, _ = strconv.ParseUint(strings.TrimSpace(v), 16, 64)
+		}
+	}
+	const capIPCLock = 14
+	if capEff&(1<<capIPCLock) != 0 {
+		return false, desc
+	}
+	return lockedKB<<10+uint64(n) > bytes, desc
+}
+
+// sizeless refuses a file whose size of 0 says nothing of what it holds
+// (procfs), with the ENODEV mmap(2) would give for it.
+func sizeless(name string, fd uintptr) error {
+	var st syscall.Statfs_t
+	if syscall.Fstatfs(int(fd), &st) == nil && st.Type == 0x9fa0 { // PROC_SUPER_MAGIC
+		return &fs.PathError{Op: "mmap", Path: name, Err: fmt.Errorf("a procfs file reports size 0 whatever it holds, and cannot be mapped: %w", syscall.ENODEV)}
+	}
+	return nil
 }

@@ -8,4 +8,7 @@ import "runtime"
 
 func hugetlbPool(int) string { return "no hugetlb pages on " + runtime.GOOS }
 
-func memlockLimit() string { return "RLIMIT_MEMLOCK reached (raise it with ulimit -l or setrlimit)" }
+// memlockLimitHit cannot tell here; an mlock ENOMEM is most often the limit.
+func memlockLimitHit(uintptr) (bool, string) {
+	return true, "RLIMIT_MEMLOCK reached (raise it with ulimit -l or setrlimit)"
+}

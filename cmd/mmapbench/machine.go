@@ -181,7 +181,7 @@ func fsName(dir string) string {
 // bytesString writes n in the largest binary unit that divides it, or in
 // MiB with one decimal.
 func bytesString(n int) string {
-	switch {
+	switch n := int64(n); {
 	case n >= 4<<30 && n%(1<<30) != 0:
 		return fmt.Sprintf("%.1f GiB", float64(n)/(1<<30))
 	case n >= 1<<30 && n%(1<<30) == 0:

@@ -1,0 +1,516 @@
+package mmap
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"math"
+	"os"
+	"path/filepath"
+	"strconv"
+	"syscall"
+	"testing"
+	"unsafe"
+)
+
+// The bad-input table: every exported function and method of the package
+// against every class of bad argument. Each call must return the error the
+// table names (a sentinel of errors.go, or the errno the system gave, wrapped),
+// must not panic, and must leave the registry of live mappings and, on
+// Linux, the process's mappings, descriptors and locked memory as they were
+// (reliability_linux_test.go supplies that probe and the Linux-only inputs:
+// pipes, /proc files, character devices, O_WRONLY, O_APPEND and O_PATH files).
+
+// badCase is one call with a bad argument and the errors it must match (all
+// of them; none for a call that must succeed, such as a method of an empty
+// MMap, which does nothing).
+type badCase struct {
+	name string
+	call func() error
+	want []error
+}
+
+// platformBadCases adds the inputs only one platform has; leakProbe returns
+// a comparable snapshot of what a leak would grow (nil where the platform
+// has no such account). reliability_linux_test.go sets both.
+var (
+	platformBadCases func(t *testing.T) []badCase
+	leakProbe        func(t testing.TB, dir string) any
+)
+
+// callNoPanic runs call, and reports a panic apart from its error.
+func callNoPanic(call func() error) (panicked any, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			panicked = p
+		}
+	}()
+	return nil, call()
+}
+
+// checkBadCases runs each case with the checks the table promises. dir is
+// the directory whose files the leak probe watches.
+func checkBadCases(t *testing.T, dir string, cases []badCase) {
+	t.Helper()
+	var probe0 any
+	if leakProbe != nil {
+		probe0 = leakProbe(t, dir)
+	}
+	live0 := liveMappings()
+	for _, c := range cases {
+		p, err := callNoPanic(c.call)
+		if p != nil {
+			t.Errorf("%s: panicked: %v", c.name, p)
+			continue
+		}
+		if len(c.want) == 0 && err != nil {
+			t.Errorf("%s: %v; want success (nothing to do)", c.name, err)
+		}
+		if len(c.want) > 0 && err == nil {
+			t.Errorf("%s: succeeded; want %v", c.name, c.want)
+		}
+		for _, w := range c.want {
+			if err != nil && !errors.Is(err, w) {
+				t.Errorf("%s: got %v; want it to match %v", c.name, err, w)
+			}
+		}
+		// io.EOF is bare by contract: readers compare it with ==.
+		if err != nil && len(c.want) > 0 && c.want[0] != io.EOF && err.Error() == c.want[0].Error() {
+			t.Errorf("%s: error %q says no more than the sentinel", c.name, err)
+		}
+		if n := liveMappings(); n != live0 {
+			t.Fatalf("%s: the registry holds %d mappings, %d before", c.name, n, live0)
+		}
+		if leakProbe != nil {
+			if now := leakProbe(t, dir); now != probe0 {
+				t.Fatalf("%s: the process's footprint changed: %+v, was %+v", c.name, now, probe0)
+			}
+		}
+	}
+	t.Logf("%d bad inputs: no panic, no leak, each with its error", len(cases))
+}
+
+// mapCall is a MapRegion call whose mapping, should it succeed against the
+// table's wish, is unmapped so that one wrong answer does not cascade.
+func mapCall(f *os.File, length, prot, flags int, off int64) func() error {
+	return func() error {
+		m, err := MapRegion(f, length, prot, flags, off)
+		if err == nil {
+			m.Unmap()
+			return nil
+		}
+		if m != nil {
+			return fmt.Errorf("a %d-byte MMap returned with the error %w", len(m), err)
+		}
+		return err
+	}
+}
+
+func wholeCall(f *os.File, prot, flags int) func() error {
+	return func() error {
+		m, err := Map(f, prot, flags)
+		if err == nil {
+			m.Unmap()
+			return nil
+		}
+		if m != nil {
+			return fmt.Errorf("a %d-byte MMap returned with the error %w", len(m), err)
+		}
+		return err
+	}
+}
+
+// methodCalls is every method of MMap but Range, Unmap and Resize, with
+// valid arguments, on m.
+func methodCalls(m MMap) map[string]func() error {
+	return map[string]func() error{
+		"Lock":          m.Lock,
+		"Unlock":        m.Unlock,
+		"Flush":         m.Flush,
+		"FlushAsync":    m.FlushAsync,
+		"LockOnFault":   m.LockOnFault,
+		"Advise":        func() error { return m.Advise(AdviceNormal) },
+		"Discard":       func() error { return m.Discard(DiscardFree) },
+		"Protect":       func() error { return m.Protect(RDONLY) },
+		"Resident":      func() error { _, _, err := m.Resident(); return err },
+		"ResidentPages": func() error { _, err := m.ResidentPages(); return err },
+		"Info":          func() error { _, err := m.Info(); return err },
+	}
+}
+
+func TestBadInputTable(t *testing.T) {
+	dir := t.TempDir()
+	open := func(name string, data []byte, flag int) *os.File {
+		path := dir + string(os.PathSeparator) + name
+		if err := os.WriteFile(path, data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		f, err := os.OpenFile(path, flag, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { f.Close() })
+		return f
+	}
+	rw := open("rw", pattern(2*page), os.O_RDWR)
+	ro := open("ro", pattern(2*page), os.O_RDONLY)
+	closed := open("closed", pattern(page), os.O_RDWR)
+	closed.Close()
+	d, err := os.Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+
+	// The platform's cases map what they need first: a mapping made after
+	// the stale one below could reuse its address and make it live again.
+	var platform []badCase
+	if platformBadCases != nil {
+		platform = platformBadCases(t)
+	}
+	// Readers, like every live target, are made before the stale mapping
+	// below, whose address a later mapping could take.
+	reader, err := Open(rw.Name())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer reader.Close()
+	closedReader, err := Open(rw.Name())
+	if err != nil {
+		t.Fatal(err)
+	}
+	closedReader.Close()
+	// Live targets for the methods: made before the probe's first look.
+	file := mustMap(t, rw, -1, RDWR, 0, 0)
+	defer mustUnmap(t, &file)
+	fileAt := mustMap(t, rw, page, RDWR, 0, int64(page)) // offset page, for Resize's overflow
+	defer mustUnmap(t, &fileAt)
+	roMap := mustMap(t, ro, -1, RDONLY, 0, 0)
+	defer mustUnmap(t, &roMap)
+	anon := mustMap(t, nil, 2*page, RDWR, ANON, 0)
+	defer mustUnmap(t, &anon)
+	gone := mustMap(t, nil, 2*page, RDWR, ANON, 0)
+	stale, staleSlice := gone, gone[page:]
+	mustUnmap(t, &gone)
+	emptyMap := mustMap(t, rw, 0, RDWR, 0, 0)
+	foreign := MMap(make([]byte, 3*page))
+
+	var cases []badCase
+	add := func(name string, call func() error, want ...error) {
+		cases = append(cases, badCase{name, call, want})
+	}
+
+	// Map and MapRegion: files.
+	for _, l := range []int{-1, 0, page} {
+		add(fmt.Sprintf("MapRegion(nil file, len %d)", l), mapCall(nil, l, RDONLY, 0, 0), ErrNoFile)
+		add(fmt.Sprintf("MapRegion(closed file, len %d)", l), mapCall(closed, l, RDONLY, 0, 0), os.ErrClosed)
+		add(fmt.Sprintf("MapRegion(directory, len %d)", l), mapCall(d, l, RDONLY, 0, 0), syscall.EISDIR)
+	}
+	add("Map(nil file)", wholeCall(nil, RDWR, 0), ErrNoFile)
+	add("Map(closed file)", wholeCall(closed, RDONLY, 0), os.ErrClosed)
+	add("Map(directory)", wholeCall(d, RDONLY, 0), syscall.EISDIR)
+	add("Map(read-only file, RDWR)", wholeCall(ro, RDWR, 0), fs.ErrPermission)
+	add("MapRegion(read-only file, RDWR, len page)", mapCall(ro, page, RDWR, 0, 0), fs.ErrPermission)
+	add("MapRegion(read-only file, RDWR|EXEC)", mapCall(ro, page, RDWR|EXEC, 0, 0), fs.ErrPermission)
+
+	// Offsets.
+	for _, off := range []int64{-1, -int64(page), math.MinInt64, 1, int64(page) - 1, int64(page) + 1, math.MaxInt64} {
+		add(fmt.Sprintf("MapRegion(offset %d)", off), mapCall(rw, page, RDONLY, 0, off), ErrInvalidOffset)
+		add(fmt.Sprintf("MapRegion(ANON, offset %d)", off), mapCall(nil, page, RDWR, ANON, off), ErrInvalidOffset)
+	}
+	add("MapRegion(UNALIGNED, offset -1)", mapCall(rw, page, RDONLY, UNALIGNED, -1), ErrInvalidOffset)
+	add("MapRegion(UNALIGNED, offset MinInt64)", mapCall(rw, page, RDONLY, UNALIGNED, math.MinInt64), ErrInvalidOffset)
+	for _, off := range []int64{3 * int64(page), math.MaxInt64 &^ int64(page-1)} {
+		add(fmt.Sprintf("Map whole file from offset %d past the end", off), mapCall(rw, -1, RDONLY, 0, off), ErrInvalidOffset)
+	}
+	add("Map whole file, UNALIGNED from one byte past the end", mapCall(rw, -1, RDONLY, UNALIGNED, 2*int64(page)+1), ErrInvalidOffset)
+
+	// Lengths.
+	for _, l := range []int{0, -1, -page, math.MinInt} {
+		add(fmt.Sprintf("MapRegion(ANON, len %d)", l), mapCall(nil, l, RDWR, ANON, 0), ErrInvalidLength)
+		add(fmt.Sprintf("MapRegion(ANON|POPULATE|LOCK, len %d)", l), mapCall(nil, l, RDWR, ANON|POPULATE|LOCK, 0), ErrInvalidLength)
+	}
+	add("MapRegion(offset+length overflows int64)", mapCall(rw, 2*page, RDONLY, 0, math.MaxInt64&^int64(page-1)), ErrInvalidLength)
+	add("MapRegion(UNALIGNED: length MaxInt from the page below)", mapCall(rw, math.MaxInt, RDONLY, UNALIGNED, 1), ErrInvalidLength)
+	if strconv.IntSize == 64 {
+		add("MapRegion(offset page + length MaxInt overflows int64)", mapCall(rw, math.MaxInt, RDONLY, 0, int64(page)), ErrInvalidLength)
+	}
+
+	// prot and flags: undefined bits and contradictions, for files and ANON.
+	for _, prot := range []int{-1, 1, 16, 1 << 30, math.MinInt, math.MaxInt, RDWR | COPY, RDWR | COPY | EXEC} {
+		add(fmt.Sprintf("MapRegion(prot %#x)", prot), mapCall(rw, page, prot, 0, 0), ErrInvalidProt)
+		add(fmt.Sprintf("MapRegion(ANON, prot %#x)", prot), mapCall(nil, page, prot, ANON, 0), ErrInvalidProt)
+		add(fmt.Sprintf("Map(prot %#x)", prot), wholeCall(rw, prot, 0), ErrInvalidProt)
+	}
+	for _, flags := range []int{-1, 1 << 20, 1 << 30, math.MinInt, math.MaxInt, LOCK | LOCK_ONFAULT, ANON | LOCK | LOCK_ONFAULT, HUGE_1GB, ANON | HUGE_1GB, HUGE_1GB | LOCK} {
+		add(fmt.Sprintf("MapRegion(flags %#x)", flags), mapCall(rw, page, RDONLY, flags, 0), ErrInvalidFlags)
+		add(fmt.Sprintf("MapRegion(ANON, flags %#x)", flags), mapCall(nil, page, RDWR, flags|ANON, 0), ErrInvalidFlags)
+		add(fmt.Sprintf("Map(flags %#x)", flags), wholeCall(rw, RDONLY, flags), ErrInvalidFlags)
+	}
+	// Argument errors come before the file is looked at.
+	add("MapRegion(closed file, bad prot)", mapCall(closed, page, 1, 0, 0), ErrInvalidProt)
+	add("MapRegion(nil file, bad flags)", mapCall(nil, page, RDONLY, 1<<20, 0), ErrInvalidFlags)
+
+	// Methods on nil, empty, stale (unmapped), foreign and derived slices.
+	targets := []struct {
+		name string
+		m    MMap
+		want error // nil: an empty slice, whose methods succeed doing nothing
+	}{
+		{"nil MMap", nil, nil},
+		{"empty MMap", emptyMap, nil},
+		{"empty slice of a mapping", anon[page:page], nil},
+		{"unmapped MMap", stale, ErrNotMapped},
+		{"slice of an unmapped MMap", staleSlice, ErrNotMapped},
+		{"Go memory", foreign, ErrNotMapped},
+		{"one byte of Go memory", foreign[1:2], ErrNotMapped},
+	}
+	for _, tg := range targets {
+		for name, call := range methodCalls(tg.m) {
+			want := tg.want
+			if name == "Info" && len(tg.m) == 0 {
+				want = ErrNotMapped // Info of nothing has nothing to report
+			}
+			if want == nil {
+				add(name+" of a "+tg.name, call)
+			} else {
+				add(name+" of a "+tg.name, call, want)
+			}
+		}
+		m := tg.m
+		add("Resize of a "+tg.name, func() error { return m.Resize(nil, page, false) }, ErrNotMapped)
+		if len(tg.m) > 0 {
+			add("Unmap of a "+tg.name, func() error { return m.Unmap() }, ErrNotMapped)
+		}
+		// Bad advice and modes are refused whatever the target.
+		for _, a := range []Advice{-1, math.MinInt, AdviceCollapse + 1, adviceDontNeed, adviceFree, adviceRemove, math.MaxInt} {
+			add(fmt.Sprintf("Advise(%d) of a %s", int(a), tg.name), func() error { return m.Advise(a) }, ErrInvalidAdvice)
+		}
+		for _, mode := range []DiscardMode{-1, math.MinInt, DiscardRemove + 1, math.MaxInt} {
+			add(fmt.Sprintf("Discard(%d) of a %s", int(mode), tg.name), func() error { return m.Discard(mode) }, ErrInvalidAdvice)
+		}
+		for _, prot := range []int{-1, 1, 16, math.MinInt, RDWR | COPY} {
+			add(fmt.Sprintf("Protect(%#x) of a %s", prot, tg.name), func() error { return m.Protect(prot) }, ErrInvalidProt)
+		}
+	}
+	var nilMap MMap
+	add("Unmap of a nil MMap", func() error { return nilMap.Unmap() }, ErrNotMapped)
+
+	// Derived slices of live mappings: Unmap and Resize refuse them.
+	for name, s := range map[string]MMap{
+		"prefix": anon[:page], "suffix": anon[1:], "middle": anon[1 : 2*page-1],
+		"three-index slice": anon[0:len(anon):len(anon)][:page], "last byte": anon[len(anon)-1:],
+		"file prefix": file[:1],
+	} {
+		add("Unmap of the "+name, func() error { return s.Unmap() }, ErrNotMapped)
+		add("Resize of the "+name, func() error { return s.Resize(rw, page, false) }, ErrNotMapped)
+	}
+
+	// Protect cannot grant what the mapping was not made with.
+	add("Protect(RDWR) of a read-only map", func() error { return roMap.Protect(RDWR) }, ErrInvalidProt)
+	add("Protect(COPY) of a read-only map", func() error { return roMap.Protect(COPY) }, ErrInvalidProt)
+	add("Protect(EXEC) of a read-only map", func() error { return roMap.Protect(EXEC) }, ErrInvalidProt)
+	add("Protect(RDWR|EXEC) of a slice of a shared map", func() error { return file[1:2].Protect(RDWR | EXEC) }, ErrInvalidProt)
+	add("Protect(COPY) of a shared map", func() error { return file.Protect(COPY) }, ErrInvalidProt)
+	add("Protect(COPY) of an anonymous map", func() error { return anon.Protect(COPY) }, ErrInvalidProt)
+
+	// Range: out-of-bounds offsets and lengths, on live, nil and foreign slices.
+	for _, tg := range []struct {
+		name string
+		m    MMap
+	}{{"mapping", anon}, {"nil MMap", nil}, {"Go memory", foreign}} {
+		n := len(tg.m)
+		for _, r := range []struct {
+			off, n int
+			want   error
+		}{
+			{-1, 0, ErrInvalidOffset}, {math.MinInt, 1, ErrInvalidOffset}, {n + 1, 0, ErrInvalidOffset},
+			{math.MaxInt, 0, ErrInvalidOffset}, {0, -1, ErrInvalidLength}, {0, math.MinInt, ErrInvalidLength},
+			{0, n + 1, ErrInvalidLength}, {n, 1, ErrInvalidLength}, {min(1, n), math.MaxInt, ErrInvalidLength},
+			{n, math.MaxInt, ErrInvalidLength},
+		} {
+			m, r := tg.m, r
+			add(fmt.Sprintf("Range(%d, %d) of a %s", r.off, r.n, tg.name), func() error {
+				got, err := m.Range(r.off, r.n)
+				if got != nil {
+					return fmt.Errorf("Range returned %d bytes with %w", len(got), err)
+				}
+				return err
+			}, r.want)
+		}
+	}
+
+	// Resize: lengths, files.
+	for _, n := range []int{0, -1, math.MinInt} {
+		add(fmt.Sprintf("Resize(%d) of an anonymous map", n), func() error { return anon.Resize(nil, n, false) }, ErrInvalidLength)
+		add(fmt.Sprintf("Resize(%d) of a file map", n), func() error { return file.Resize(rw, n, true) }, ErrInvalidLength)
+	}
+	add("Resize of a file map without its file", func() error { return file.Resize(nil, page, false) }, ErrNoFile)
+	add("Resize of a file map past the end without extend", func() error { return file.Resize(rw, 2*page+1, false) }, ErrInvalidLength)
+	add("Resize of a file map to MaxInt without extend", func() error { return file.Resize(rw, math.MaxInt, false) }, ErrInvalidLength)
+	add("Resize of a file map with a closed file", func() error { return file.Resize(closed, page, false) }, os.ErrClosed)
+	if strconv.IntSize == 64 {
+		add("Resize of a file map at offset page to MaxInt (offset+length overflows)", func() error { return fileAt.Resize(rw, math.MaxInt, true) }, ErrInvalidLength)
+	}
+
+	// Functions without an argument that could be bad: they must not fail
+	// where the platform has them, and the String methods take any value.
+	add("AdviceSupported of bad advice", func() error {
+		for _, a := range []Advice{-1, math.MinInt, AdviceCollapse + 1, adviceDontNeed, adviceFree, adviceRemove, math.MaxInt} {
+			if AdviceSupported(a) {
+				return fmt.Errorf("AdviceSupported(%d) = true", int(a))
+			}
+		}
+		return nil
+	})
+	add("String of undefined Advice and PageKind", func() error {
+		if s := Advice(-5).String(); s != "Advice(-5)" {
+			return fmt.Errorf("Advice(-5).String() = %q", s)
+		}
+		if s := PageKind(99).String(); s != "PageKind(99)" {
+			return fmt.Errorf("PageKind(99).String() = %q", s)
+		}
+		if (HugePagePool{}).Available() != 0 {
+			return errors.New("zero HugePagePool has pages available")
+		}
+		return nil
+	})
+	add("system queries", func() error {
+		_, err := HugePagePools()
+		if errors.Is(err, errors.ErrUnsupported) {
+			err = nil
+		}
+		_, _, _, _, _ = PageSize(), DefaultHugePageSize(), THPMode(), THPSize(), Backend()
+		return err
+	})
+
+	// ReadAt, WriteAt, Prefault, Guard: offsets negative, past the end and
+	// overflowing; read-only, stale and foreign receivers.
+	buf := make([]byte, 16)
+	for _, off := range []int64{-1, -int64(page), math.MinInt64} {
+		add(fmt.Sprintf("ReadAt(off %d)", off), func() error { _, err := anon.ReadAt(buf, off); return err }, ErrInvalidOffset)
+		add(fmt.Sprintf("WriteAt(off %d)", off), func() error { _, err := anon.WriteAt(buf, off); return err }, ErrInvalidOffset)
+	}
+	for _, off := range []int64{int64(2*page - 5), int64(2 * page), math.MaxInt64} {
+		add(fmt.Sprintf("ReadAt(16 bytes at %d of %d)", off, 2*page), func() error { _, err := anon.ReadAt(buf, off); return err }, io.EOF)
+		add(fmt.Sprintf("WriteAt(16 bytes at %d of %d)", off, 2*page), func() error { _, err := anon.WriteAt(buf, off); return err }, io.ErrShortWrite)
+	}
+	add("WriteAt to a read-only map", func() error { _, err := roMap.WriteAt(buf, 0); return err }, ErrInvalidProt)
+	for _, tg := range []struct {
+		name string
+		m    MMap
+	}{{"unmapped MMap", stale}, {"slice of an unmapped MMap", staleSlice}, {"Go memory", foreign}} {
+		m := tg.m
+		add("ReadAt of a "+tg.name, func() error { _, err := m.ReadAt(buf, 0); return err }, ErrNotMapped)
+		add("WriteAt of a "+tg.name, func() error { _, err := m.WriteAt(buf, 0); return err }, ErrNotMapped)
+		add("Prefault of a "+tg.name, func() error { return m.Prefault(0) }, ErrNotMapped)
+		add("Guard of a "+tg.name, func() error { return m.Guard(func([]byte) error { return nil }) }, ErrNotMapped)
+	}
+	for _, w := range []int{-1, math.MinInt, math.MaxInt} {
+		add(fmt.Sprintf("Prefault(%d workers)", w), func() error { return anon.Prefault(w) }) // any count is clamped
+	}
+	add("ReadAt of a nil MMap", func() error { _, err := MMap(nil).ReadAt(buf, 0); return err }, io.EOF)
+	add("Prefault of a nil MMap", func() error { return MMap(nil).Prefault(0) })
+
+	// Open and the x/exp-style Reader.
+	add("Open of a missing file", func() error { _, err := Open(filepath.Join(dir, "missing")); return err }, fs.ErrNotExist)
+	add("Open of a directory", func() error { _, err := Open(dir); return err }, syscall.EISDIR)
+	add("Open of an empty name", func() error { _, err := Open(""); return err }, fs.ErrNotExist)
+	for _, off := range []int64{-1, math.MinInt64, int64(2*page) + 1, math.MaxInt64} {
+		add(fmt.Sprintf("ReaderAt.ReadAt(off %d)", off), func() error {
+			_, err := reader.ReadAt(buf, off)
+			if err == nil || errors.Is(err, io.EOF) {
+				return fmt.Errorf("got %v; want x/exp's invalid-offset error", err)
+			}
+			return nil
+		})
+	}
+	add("ReaderAt.ReadAt after Close", func() error {
+		if _, err := closedReader.ReadAt(buf, 0); err == nil {
+			return errors.New("ReadAt after Close succeeded")
+		}
+		return closedReader.Close() // and Close again is fine
+	})
+
+	checkBadCases(t, dir, append(cases, platform...))
+
+	// Every refused call left the targets intact.
+	copy(anon, "still writable")
+	if string(anon[:14]) != "still writable" || string(file[:page]) != string(pattern(page)) {
+		t.Fatal("a refused call changed a live mapping")
+	}
+	if len(file) != 2*page || len(anon) != 2*page || len(fileAt) != page {
+		t.Fatal("a refused Resize changed a slice's length")
+	}
+	if fi, err := rw.Stat(); err != nil || fi.Size() != int64(2*page) {
+		t.Fatalf("a refused call changed the file's size: %v, %v", fi.Size(), err)
+	}
+}
+
+// Resize and MapRegion in different goroutines, on different mappings,
+// which the package documents as safe. Resize moves a mapping (mremap
+// frees the old range) and only then swaps the registry entry, deleting the
+// entry keyed by the old mapping's end address: a mapping of the same
+// length that another goroutine made in the freed range in between loses
+// its entry, and with it every operation and its Unmap (a leak). Found by
+// the load test (tests/load).
+func TestResizeDoesNotDropConcurrentMappings(t *testing.T) {
+	const rounds = 3000
+	done := make(chan error, 1)
+	go func() {
+		for range rounds {
+			m, err := MapRegion(nil, page, RDWR, ANON, 0)
+			if err != nil {
+				done <- err
+				return
+			}
+			// Growing a fresh mapping collides with the one above it, so
+			// mremap moves it and frees its page.
+			if err := errors.Join(m.Resize(nil, 64*page, false), m.Unmap()); err != nil {
+				done <- err
+				return
+			}
+		}
+		done <- nil
+	}()
+	lost := 0
+	var first error
+	for running := true; running; {
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Fatalf("resizing goroutine: %v", err)
+			}
+			running = false
+		default:
+		}
+		m, err := MapRegion(nil, page, RDWR, ANON, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		m[0] = 1
+		if err := errors.Join(m.Lock(), m.Unlock(), m.Unmap()); err != nil {
+			lost++
+			if first == nil {
+				first = err
+			}
+			if m != nil && errors.Is(err, ErrNotMapped) {
+				// Unmappable through the package now; out of the table, out
+				// of reach: unmapped here so the test leaks nothing.
+				forceUnmap(m)
+			}
+		}
+	}
+	if lost > 0 {
+		t.Fatalf("%d mappings lost their registry entry while another goroutine resized its own mapping; first: %v", lost, first)
+	}
+}
+
+// forceUnmap unmaps m, a live mapping the registry lost, by registering it
+// again.
+func forceUnmap(m MMap) {
+	r := &region{base: unsafe.Pointer(unsafe.SliceData(m)), size: uintptr(len(m)+page-1) &^ uintptr(page-1), len: len(m)}
+	m = register(r)
+	m.Unmap()
+}

@@ -1,0 +1,5 @@
+//go:build !(race || asan || msan)
+
+package mmap
+
+const sanitizer = false
