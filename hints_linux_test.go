@@ -168,7 +168,7 @@ func TestPopulateFileReadsWithoutDirtyingOrCopying(t *testing.T) {
 func TestPopulatePastEndOfFileFails(t *testing.T) {
 	skipUnderQEMU(t, "maps is the emulator's")
 	f := tempFile(t, pattern(page), os.O_RDONLY)
-	before := footprintOf(t, f.Name())
+	before := mapsFootprint(t, filepath.Dir(f.Name()))
 	n := liveMappings()
 	m, err := MapRegion(f, 4*page, RDONLY, POPULATE, 0)
 	if err == nil {
@@ -179,7 +179,7 @@ func TestPopulatePastEndOfFileFails(t *testing.T) {
 	if !errors.Is(err, syscall.EFAULT) || !errors.As(err, &pe) || !strings.Contains(err.Error(), "MADV_POPULATE_READ") {
 		t.Fatalf("got %v; want a *PathError naming MADV_POPULATE_READ and wrapping EFAULT", err)
 	}
-	if after := footprintOf(t, f.Name()); after != before || liveMappings() != n {
+	if after := mapsFootprint(t, filepath.Dir(f.Name())); after != before || liveMappings() != n {
 		t.Fatalf("a failed populate left a mapping: %+v -> %+v", before, after)
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"math"
 	"os"
+	"path/filepath"
 	"runtime/debug"
 	"strconv"
 	"strings"
@@ -255,39 +256,6 @@ func TestFlushWritesPagesBack(t *testing.T) {
 	}
 }
 
-// footprint is what a leak of this test's mappings or descriptors would
-// grow: open descriptors, bytes mapped from the file at path, bytes of
-// read-only anonymous mappings (the Go runtime makes none; leaked ones of
-// ours would merge into fewer lines, so bytes are counted, not lines), and
-// locked kB.
-type footprint struct{ fds, fileBytes, roAnonBytes, lockedKB int64 }
-
-func footprintOf(t testing.TB, path string) footprint {
-	t.Helper()
-	ents, err := os.ReadDir("/proc/self/fd")
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, err := os.ReadFile("/proc/self/maps")
-	if err != nil {
-		t.Fatal(err)
-	}
-	fp := footprint{fds: int64(len(ents)), lockedKB: statusKB(t, "VmLck")}
-	for _, line := range strings.Split(strings.TrimSpace(string(b)), "\n") {
-		fs := strings.Fields(line)
-		lo, hi, _ := strings.Cut(fs[0], "-")
-		start, _ := strconv.ParseUint(lo, 16, 64)
-		end, _ := strconv.ParseUint(hi, 16, 64)
-		switch {
-		case len(fs) >= 6 && fs[5] == path:
-			fp.fileBytes += int64(end - start)
-		case len(fs) == 5 && fs[1] == "r--p":
-			fp.roAnonBytes += int64(end - start)
-		}
-	}
-	return fp
-}
-
 func TestNoLeakOverThousandsOfCycles(t *testing.T) {
 	const cycles = 3000
 	f := tempFile(t, pattern(4*page), os.O_RDWR)
@@ -314,7 +282,7 @@ func TestNoLeakOverThousandsOfCycles(t *testing.T) {
 		}
 		return errors.Join(m.Unmap(), a.Unmap())
 	}
-	before := footprintOf(t, f.Name())
+	before := mapsFootprint(t, filepath.Dir(f.Name()))
 	for i := range cycles {
 		if err := cycle(); err != nil {
 			t.Fatalf("cycle %d: %v", i, err)
@@ -326,15 +294,15 @@ func TestNoLeakOverThousandsOfCycles(t *testing.T) {
 			if err := a.Lock(); err != nil {
 				t.Fatal(err)
 			}
-			live := footprintOf(t, f.Name())
-			if live.fileBytes != before.fileBytes+int64(page) || live.roAnonBytes != before.roAnonBytes+int64(page) || live.lockedKB <= before.lockedKB {
+			live := mapsFootprint(t, filepath.Dir(f.Name()))
+			if live.fileBytes != before.fileBytes+int64(page) || live.otherAnonBytes != before.otherAnonBytes+int64(page) || live.lockedKB <= before.lockedKB {
 				t.Fatalf("footprint with one live mapping of each kind: %+v (before %+v)", live, before)
 			}
 			mustUnmap(t, &m)
 			mustUnmap(t, &a)
 		}
 	}
-	if after := footprintOf(t, f.Name()); after != before {
+	if after := mapsFootprint(t, filepath.Dir(f.Name())); after != before {
 		t.Fatalf("after %d cycles the footprint is %+v, was %+v", cycles, after, before)
 	}
 }
