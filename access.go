@@ -44,7 +44,7 @@ func (m MMap) ReadAt(p []byte, off int64) (int, error) {
 		return 0, io.EOF
 	}
 	src := m[off:min(off+int64(len(p)), int64(len(m)))]
-	n, err := src.copyOut(p)
+	n, err := src.transfer(p, false)
 	if err == nil && n < len(p) {
 		err = io.EOF
 	}
@@ -60,35 +60,18 @@ func (m MMap) WriteAt(p []byte, off int64) (int, error) {
 	if off < 0 {
 		return 0, fmt.Errorf("%w: WriteAt offset %d is negative", ErrInvalidOffset, off)
 	}
-	if off > int64(len(m)) {
-		off = int64(len(m))
+	start := min(off, int64(len(m)))
+	dst := m[start:min(start+int64(len(p)), int64(len(m)))]
+	n, err := dst.transfer(p, true)
+	if err == nil && n < len(p) {
+		err = fmt.Errorf("mmap: WriteAt of %d bytes at offset %d passes the end of the %d-byte mapping: %w", len(p), off, len(m), io.ErrShortWrite)
 	}
-	dst := m[off:min(off+int64(len(p)), int64(len(m)))]
-	n := 0
-	if len(dst) > 0 {
-		r, start := lookup(dst)
-		if r == nil {
-			return 0, notInside(dst)
-		}
-		if r.prot&(RDWR|COPY) == 0 {
-			return 0, fmt.Errorf("%w: WriteAt to a read-only mapping", ErrInvalidProt)
-		}
-		if err := makeResident(r, start, len(dst), true); err != nil {
-			return 0, err
-		}
-		var err error
-		if n, err = guard(dst, func() int { return copy(dst, p) }); err != nil {
-			return n, err
-		}
-	}
-	if n < len(p) {
-		return n, fmt.Errorf("mmap: WriteAt of %d bytes at offset %d passes the end of the %d-byte mapping: %w", len(p), off, len(m), io.ErrShortWrite)
-	}
-	return n, nil
+	return n, err
 }
 
-// copyOut makes m resident, then copies it into p under guard.
-func (m MMap) copyOut(p []byte) (int, error) {
+// transfer makes m resident, for writing if write, then copies p into m
+// (write) or m into p under guard.
+func (m MMap) transfer(p []byte, write bool) (int, error) {
 	if len(m) == 0 {
 		return 0, nil
 	}
@@ -96,10 +79,18 @@ func (m MMap) copyOut(p []byte) (int, error) {
 	if r == nil {
 		return 0, notInside(m)
 	}
-	if err := makeResident(r, start, len(m), false); err != nil {
+	if write && r.prot&(RDWR|COPY) == 0 {
+		return 0, fmt.Errorf("%w: WriteAt to a read-only mapping", ErrInvalidProt)
+	}
+	if err := makeResident(r, start, len(m), write); err != nil {
 		return 0, err
 	}
-	return guard(m, func() int { return copy(p, m) })
+	return guard(m, func() int {
+		if write {
+			return copy(m, p)
+		}
+		return copy(p, m)
+	})
 }
 
 // Guard runs fn over m with faults turned into an error wrapping ErrFault,

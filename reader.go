@@ -76,7 +76,7 @@ func (r *ReaderAt) ReadAt(p []byte, off int64) (int, error) {
 		return 0, fmt.Errorf("mmap: invalid ReadAt offset %d", off)
 	}
 	end := min(int64(len(r.data)), off+int64(len(p)))
-	n, err := r.data[off:end].copyOut(p)
+	n, err := r.data[off:end].transfer(p, false)
 	if err == nil && n < len(p) {
 		err = io.EOF
 	}
