@@ -111,7 +111,8 @@ const (
 	// dirtied and a COPY map is not copied); a failure (a range past the end
 	// of the file, a hugetlb pool running dry) is an error and nothing stays
 	// mapped. Older Linux: mmap(MAP_POPULATE), which reports no failure.
-	// Other Unix: no-op. Windows: see the platform table in the README.
+	// Other Unix: no-op, and Info says the pages were not populated.
+	// Windows: PrefetchVirtualMemory, then a touch of every page.
 	POPULATE
 
 	// HUGE asks for hugepages, best effort, in one call. Anonymous maps try
@@ -129,7 +130,9 @@ const (
 
 	// HUGETLB requires hugetlb pages (MAP_HUGETLB): the map fails with
 	// ErrNoHugePages instead of falling back. Anonymous maps and hugetlbfs
-	// files only. Linux only; elsewhere ErrUnsupported.
+	// files only. Windows: large pages for anonymous maps (SEC_LARGE_PAGES;
+	// the process needs SeLockMemoryPrivilege, else ErrNoHugePages). Other
+	// systems: ErrUnsupported.
 	HUGETLB
 
 	// LOCK locks the pages in memory at map time: mlock, which also makes
@@ -141,7 +144,8 @@ const (
 	LOCK_ONFAULT
 
 	// NORESERVE maps without reserving swap space (MAP_NORESERVE); a later
-	// fault can fail when memory runs out. Hugetlb pages are reserved
+	// fault can fail when memory runs out. Windows charges the commit at
+	// map time whatever the flag. Hugetlb pages are reserved
 	// anyway unless POPULATE is set too (an unreserved hugetlb map would
 	// succeed with an empty pool and die of SIGBUS at its first touch;
 	// POPULATE faults the pages in now and reports a dry pool). No-op where
