@@ -63,7 +63,9 @@ func (a Advice) String() string {
 // Advise passes a to the kernel for the pages that cover m (madvise). Advice
 // this platform or build does not have fails with an error that matches
 // errors.ErrUnsupported; advice the running kernel does not know fails with
-// its EINVAL. AdviceSupported asks beforehand.
+// its EINVAL. AdviceSupported asks beforehand. Windows takes AdviceWillNeed
+// (PrefetchVirtualMemory) and the populate advice (a touch per page), and
+// accepts normal, random and sequential as hints it has no call for.
 func (m MMap) Advise(a Advice) error {
 	if a < AdviceNormal || a > AdviceCollapse {
 		return fmt.Errorf("%w: unknown advice %d (Discard has the destructive ones)", ErrInvalidAdvice, int(a))
