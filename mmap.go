@@ -221,24 +221,29 @@ func MapRegion(f *os.File, length int, prot, flags int, offset int64) (MMap, err
 	if f == nil {
 		return nil, fmt.Errorf("%w: file mapping needs a file (pass ANON to map memory)", ErrNoFile)
 	}
+	var m MMap
+	err := withFile(f, "mmap", func(fd uintptr) (err error) {
+		m, err = mapFile(f, fd, length, prot, flags, offset)
+		return err
+	})
+	return m, err
+}
+
+// withFile runs fn with f's descriptor, held open for the whole call so that
+// a concurrent Close cannot give its number to another file midway. A closed
+// f is fs.ErrClosed on every platform: Control fails with an internal error
+// value, which os.File's own methods report as fs.ErrClosed (and Stat on
+// Windows as an invalid handle).
+func withFile(f *os.File, op string, fn func(fd uintptr) error) error {
 	rc, err := f.SyscallConn()
 	if err != nil {
-		return nil, &fs.PathError{Op: "mmap", Path: f.Name(), Err: err}
+		return &fs.PathError{Op: op, Path: f.Name(), Err: err}
 	}
-	var m MMap
-	// Control holds the descriptor open for the whole call, so a concurrent
-	// Close cannot give its number to another file between the size check
-	// and the map.
-	ctlErr := rc.Control(func(fd uintptr) {
-		m, err = mapFile(f, fd, length, prot, flags, offset)
-	})
-	if ctlErr != nil {
-		// Control fails only for a closed file, with an internal error
-		// value; os.File's own methods report that as fs.ErrClosed (and
-		// Stat on Windows as an invalid handle), so say it here.
-		return nil, &fs.PathError{Op: "mmap", Path: f.Name(), Err: fs.ErrClosed}
+	var fnErr error
+	if rc.Control(func(fd uintptr) { fnErr = fn(fd) }) != nil {
+		return &fs.PathError{Op: op, Path: f.Name(), Err: fs.ErrClosed}
 	}
-	return m, err
+	return fnErr
 }
 
 // mapFile maps length bytes of f, open as fd, from offset; a negative
@@ -250,9 +255,11 @@ func mapFile(f *os.File, fd uintptr, length, prot, flags int, offset int64) (MMa
 			return nil, err
 		}
 		if length == 0 {
+			// wholeFileLength has checked f already.
 			if err := sizeless(f.Name(), fd); err != nil {
 				return nil, err
 			}
+			return MMap{}, nil
 		}
 	}
 	if uint64(offset)+uint64(length) > math.MaxInt64 {

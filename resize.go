@@ -3,7 +3,6 @@ package mmap
 import (
 	"errors"
 	"fmt"
-	"io/fs"
 	"math"
 	"os"
 )
@@ -63,27 +62,20 @@ func fitFile(f *os.File, offset int64, n int, extend bool) error {
 	if uint64(offset)+uint64(n) > math.MaxInt64 {
 		return fmt.Errorf("%w: offset %d + length %d overflows int64", ErrInvalidLength, offset, n)
 	}
-	// A closed f is fs.ErrClosed everywhere; Windows' Stat would call
-	// it an invalid handle.
-	rc, err := f.SyscallConn()
-	if err == nil && rc.Control(func(uintptr) {}) != nil {
-		err = &fs.PathError{Op: "stat", Path: f.Name(), Err: fs.ErrClosed}
-	}
-	if err != nil {
-		return err
-	}
-	fi, err := f.Stat()
-	if err != nil {
-		return err
-	}
-	end := offset + int64(n)
-	if end <= fi.Size() {
-		return nil
-	}
-	if !extend {
-		return fmt.Errorf("%w: %d bytes from offset %d pass the end of %s (size %d); pass extend to grow the file", ErrInvalidLength, n, offset, f.Name(), fi.Size())
-	}
-	return f.Truncate(end)
+	return withFile(f, "resize", func(uintptr) error {
+		fi, err := f.Stat()
+		if err != nil {
+			return err
+		}
+		end := offset + int64(n)
+		if end <= fi.Size() {
+			return nil
+		}
+		if !extend {
+			return fmt.Errorf("%w: %d bytes from offset %d pass the end of %s (size %d); pass extend to grow the file", ErrInvalidLength, n, offset, f.Name(), fi.Size())
+		}
+		return f.Truncate(end)
+	})
 }
 
 // remapByCopy resizes where the system cannot: map anew, copy, unmap.
