@@ -142,7 +142,9 @@ func TestAdviseSetsVmFlags(t *testing.T) {
 			if kind == "file" {
 				m = mustMap(t, f, -1, RDWR, 0, 0)
 			} else {
-				m = mustMap(t, nil, 4*page, RDWR, ANON, 0)
+				// Its own VMA: a plain one can merge, once advised, with
+				// a runtime mapping that carries the same advice.
+				m = soloAnon(t, 4*page)
 			}
 			if _, fl := vmFlagsAt(t, addr(m)); fl[c.flag] {
 				t.Fatalf("%s: a fresh map already has VmFlags %q; the check cannot see %v", kind, c.flag, c.set)
