@@ -74,11 +74,7 @@ func mustUnmap(t testing.TB, m *MMap) {
 	}
 }
 
-func liveMappings() int {
-	registry.Lock()
-	defer registry.Unlock()
-	return len(registry.live)
-}
+func liveMappings() int { return liveCount() }
 
 func TestReadWriteRoundTrip(t *testing.T) {
 	data := pattern(3 * page)

@@ -76,3 +76,10 @@ func exact(m MMap) *region {
 	}
 	return r
 }
+
+// liveCount is the number of live mappings, for tests.
+func liveCount() int {
+	registry.RLock()
+	defer registry.RUnlock()
+	return len(registry.live)
+}
