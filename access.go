@@ -4,10 +4,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"runtime"
 	"runtime/debug"
+	"strings"
 	"sync"
-	"sync/atomic"
 	"syscall"
 	"unsafe"
 )
@@ -21,11 +22,6 @@ import (
 // the kernel brings pages in inside a call that releases the P (madvise
 // MADV_POPULATE_READ/WRITE through the C shim), and whatever fault still
 // happens while Go code copies becomes an error wrapping ErrFault.
-
-// ErrFault: touching the mapping faulted. The file is shorter than the
-// mapping (it was truncated, or mapped past its end), the disk failed to
-// read it, or a hugetlb pool ran dry.
-var ErrFault = errors.New("mmap: fault in mapped memory")
 
 // ReadAt copies bytes of m from off into p, as io.ReaderAt: fewer than
 // len(p) bytes come with io.EOF, a negative offset is an error wrapping
@@ -69,8 +65,11 @@ func (m MMap) WriteAt(p []byte, off int64) (int, error) {
 	return n, err
 }
 
-// transfer makes m resident, for writing if write, then copies p into m
-// (write) or m into p under guard.
+// transfer copies p into m (write) or m into p, after asking the kernel to
+// make m's pages resident in a call that releases the P. That request is
+// best effort: a page it cannot bring in (past the end of the file, made
+// read-only by Protect, a kernel without MADV_POPULATE_*) faults again in
+// the guarded copy, which reports it with the count of bytes that landed.
 func (m MMap) transfer(p []byte, write bool) (int, error) {
 	if len(m) == 0 {
 		return 0, nil
@@ -82,15 +81,37 @@ func (m MMap) transfer(p []byte, write bool) (int, error) {
 	if write && r.prot&(RDWR|COPY) == 0 {
 		return 0, fmt.Errorf("%w: WriteAt to a read-only mapping", ErrInvalidProt)
 	}
-	if err := makeResident(r, start, len(m), write); err != nil {
-		return 0, err
+	page := r.pageSize()
+	off := start &^ (page - 1)
+	end := (start + uintptr(len(m)) + page - 1) &^ (page - 1)
+	_ = osPopulate(r, off, end-off, write)
+	if write {
+		return copyGuarded(m, p, m, writing)
 	}
-	return guard(m, func() int {
-		if write {
-			return copy(m, p)
+	return copyGuarded(p, m, m, reading)
+}
+
+// copyGuarded copies src into dst, one of which is the mapped memory mapped,
+// and returns the number of bytes copied. A fault stops the copy with an
+// error wrapping ErrFault; copy moves bytes in no promised order, so the
+// count then comes from copying again a page at a time, up to the page that
+// faults (a page faults whole).
+func copyGuarded(dst, src []byte, mapped MMap, how access) (int, error) {
+	n := min(len(dst), len(src))
+	at, faulted := guard(func() { copy(dst, src) })
+	if !faulted {
+		return n, nil
+	}
+	page := uintptr(os.Getpagesize())
+	done := 0
+	for done < n {
+		step := min(n-done, int(page-(addr(mapped)+uintptr(done))%page))
+		if at, faulted = guard(func() { copy(dst[done:done+step], src[done:done+step]) }); faulted {
+			return done, faultError(mapped, at, how)
 		}
-		return copy(p, m)
-	})
+		done += step
+	}
+	return n, nil // the fault went away (a read error the disk got over)
 }
 
 // Guard runs fn over m with faults turned into an error wrapping ErrFault,
@@ -106,88 +127,137 @@ func (m MMap) Guard(fn func(b []byte) error) error {
 		}
 	}
 	var err error
-	_, faultErr := guard(m, func() int {
-		err = fn(m)
-		return 0
-	})
-	if faultErr != nil {
-		return faultErr
+	if at, faulted := guard(func() { err = fn(m) }); faulted {
+		return faultError(m, at, accessing)
 	}
 	return err
 }
 
 // guard runs fn with runtime/debug.SetPanicOnFault in force, restored
-// afterwards, and turns a fault's panic into an error naming the offset in
-// m. Other panics go on.
-func guard(m MMap, fn func() int) (n int, err error) {
+// afterwards, and returns the address of the fault that stopped it, if one
+// did. Other panics go on.
+func guard(fn func()) (at uintptr, faulted bool) {
 	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
 	defer func() {
-		r := recover()
-		if r == nil {
+		p := recover()
+		if p == nil {
 			return
 		}
-		fault, ok := r.(interface{ Addr() uintptr })
-		if _, isRuntime := r.(runtime.Error); !ok || !isRuntime {
-			panic(r)
+		fault, ok := p.(interface{ Addr() uintptr })
+		if _, isRuntime := p.(runtime.Error); !ok || !isRuntime {
+			panic(p)
 		}
-		err = fmt.Errorf("%w at offset %d (address %#x): the file is shorter than the mapping, or could not be read", ErrFault, int64(fault.Addr())-int64(addr(m)), fault.Addr())
+		at, faulted = fault.Addr(), true
 	}()
-	return fn(), nil
+	fn()
+	return 0, false
 }
 
-// makeResident makes n bytes of r from start (relative to r.base) resident
-// for ReadAt and WriteAt (osPopulate: checked with mincore, read ahead as
-// one range, then MADV_POPULATE_*), in the kernel without a P.
-func makeResident(r *region, start uintptr, n int, write bool) error {
-	page := r.pageSize()
-	off := start &^ (page - 1)
-	end := (start + uintptr(n) + page - 1) &^ (page - 1)
-	return residentOr(osPopulate(r, off, end-off, write), r, off, end-off, write)
+// access is what faulted code was doing, for the error.
+type access string
+
+const (
+	reading   access = "reading"
+	writing   access = "writing"
+	accessing access = "accessing"
+)
+
+// faultError says what faulted: the address, where it lies in the mapping
+// that holds m, what kind of mapping that is, and what can make such a page
+// fault.
+func faultError(m MMap, at uintptr, how access) error {
+	r, _ := lookup(m)
+	if r == nil || at < r.start() || at-r.start() >= uintptr(r.len) {
+		return fmt.Errorf("%w: %s address %#x, outside the mapping of %d bytes at %#x", ErrFault, how, at, len(m), addr(m))
+	}
+	// A page faults whole, and copy may touch it anywhere first.
+	pageAt := max(at&^uintptr(os.Getpagesize()-1), r.start())
+	return fmt.Errorf("%w: %s the page at byte %d (fault address %#x) of a %s: %s", ErrFault, how, pageAt-r.start(), at, r.describe(), r.faultCauses(how))
+}
+
+// describe names the kind of mapping r is, for errors.
+func (r *region) describe() string {
+	kind := "anonymous mapping"
+	switch {
+	case r.flags&ANON != 0:
+	case r.prot&COPY != 0:
+		kind = "private (COPY) mapping of a file"
+	case r.prot&RDWR != 0:
+		kind = "shared mapping of a file"
+	default:
+		kind = "read-only mapping of a file"
+	}
+	if r.info.Kind == HugetlbPages {
+		kind = "hugetlb " + kind
+	}
+	return fmt.Sprintf("%d-byte %s", r.len, kind)
+}
+
+// faultCauses lists what makes a page of r fault when how.
+func (r *region) faultCauses(how access) string {
+	var causes []string
+	if how != reading {
+		causes = append(causes, "the page is read-only (Protect)")
+	}
+	if r.flags&ANON == 0 {
+		causes = append(causes, "the page lies past the end of the file (it was truncated, or mapped past its end)", "the file could not be read")
+	}
+	if r.info.Kind == HugetlbPages {
+		causes = append(causes, "the hugetlb pool ran dry")
+	}
+	if len(causes) == 0 {
+		causes = append(causes, "the page is not accessible")
+	}
+	return strings.Join(causes, ", or ")
+}
+
+// populatesForWriting says whether populating r's pages should write-fault
+// them: only private writable anonymous memory, where it saves the first
+// store a fault; a shared file map would be dirtied, a COPY map copied.
+func (r *region) populatesForWriting() bool {
+	return r.flags&ANON != 0 && r.prot&(RDWR|COPY) != 0
 }
 
 // prefaultPages makes a large page-aligned range resident: MADV_POPULATE_*
-// alone, whose in-order faults read ahead by themselves.
+// alone, whose in-order faults read ahead by themselves. The protection the
+// pages have now decides: pages that Protect made read-only refuse the
+// populate for writing (EINVAL), and are populated for reading instead.
 func prefaultPages(r *region, off, n uintptr, write bool) error {
-	advice := AdvicePopulateRead
-	if write {
-		advice = AdvicePopulateWrite
+	if write && osAdvise(r, off, n, AdvicePopulateWrite) == nil {
+		return nil
 	}
-	return residentOr(osAdvise(r, off, n, advice), r, off, n, write)
-}
-
-// residentOr turns a populate call's error into the package's: none, a
-// fallback that touches the pages from Go where the kernel lacks
-// MADV_POPULATE_*, or ErrFault.
-func residentOr(err error, r *region, off, n uintptr, write bool) error {
+	err := osAdvise(r, off, n, AdvicePopulateRead)
 	switch {
 	case err == nil:
 		return nil
 	case errors.Is(err, errors.ErrUnsupported) || errors.Is(err, syscall.EINVAL):
-		return touchPages(r, off, n, write)
+		// No MADV_POPULATE_* (Linux before 5.14, other systems), or a
+		// mapping it does not take.
+		return touchPages(r, off, n)
 	default:
 		// EFAULT: a page past the end of the file, or a pool run dry; EIO.
-		return fmt.Errorf("%w: %w", ErrFault, err)
+		return fmt.Errorf("%w: bringing in bytes %d to %d of a %s: %w", ErrFault, int64(off)-int64(r.lead), int64(off+n)-int64(r.lead), r.describe(), err)
 	}
 }
 
-// touchPages reads (or rewrites) one byte a page, for systems without
-// MADV_POPULATE_*.
-func touchPages(r *region, off, n uintptr, write bool) error {
+// touchPages reads one byte a page under guard, for systems without
+// MADV_POPULATE_*. It never writes: a write would need an atomic
+// instruction not to race with the program's own stores, and under -race
+// those run in the race runtime's C code, where no fault can be recovered.
+func touchPages(r *region, off, n uintptr) error {
 	b := MMap(unsafe.Slice((*byte)(unsafe.Add(r.base, off)), n))
 	page := int(r.pageSize())
-	_, err := guard(b, func() int {
-		var sum uint32
+	var sum byte
+	at, faulted := guard(func() {
 		for i := 0; i < len(b); i += page {
-			word := (*uint32)(unsafe.Pointer(&b[i])) // page aligned
-			if write {
-				atomic.AddUint32(word, 0) // a write fault that changes nothing
-			} else {
-				sum += atomic.LoadUint32(word)
-			}
+			sum += b[i]
 		}
-		return int(sum)
 	})
-	return err
+	runtime.KeepAlive(sum) // loads the compiler cannot drop
+	if faulted {
+		return faultError(b, at, reading)
+	}
+	return nil
 }
 
 // Prefault makes every page that covers m resident, spreading
@@ -203,7 +273,7 @@ func (m MMap) Prefault(workers int) error {
 	if err != nil {
 		return err
 	}
-	write := r.flags&ANON != 0 && r.prot&(RDWR|COPY) != 0
+	write := r.populatesForWriting()
 	if workers <= 0 {
 		workers = DefaultPrefaultWorkers()
 	}

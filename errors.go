@@ -39,4 +39,9 @@ var (
 	// ErrMemlockLimit: locking (LOCK, LOCK_ONFAULT, Lock) hit the
 	// process's RLIMIT_MEMLOCK; the message gives the limit.
 	ErrMemlockLimit = errors.New("mmap: locked-memory limit reached")
+	// ErrFault: touching the mapping faulted. The message says where, in
+	// what kind of mapping, and what can cause it: a file shorter than the
+	// mapping (truncated, or mapped past its end), a disk that failed to
+	// read it, a page made read-only by Protect, a hugetlb pool run dry.
+	ErrFault = errors.New("mmap: fault in mapped memory")
 )

@@ -44,14 +44,16 @@ type Info struct {
 }
 
 // Info reports what the mapping that holds m got when it was made. m may be
-// any sub-slice of a live mapping.
+// any sub-slice of a live mapping. An empty m that lies in no mapping (the
+// MMap of an empty file, nil) reports a zero Info and no error, as every
+// method of the empty MMap succeeds.
 func (m MMap) Info() (Info, error) {
-	if len(m) == 0 {
-		return Info{}, fmt.Errorf("%w: Info of an empty slice", ErrNotMapped)
-	}
 	r, _ := lookup(m)
-	if r == nil {
-		return Info{}, notInside(m)
+	switch {
+	case r != nil:
+		return r.info, nil
+	case len(m) == 0:
+		return Info{}, nil
 	}
-	return r.info, nil
+	return Info{}, notInside(m)
 }

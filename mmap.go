@@ -211,11 +211,10 @@ func MapRegion(f *os.File, length int, prot, flags int, offset int64) (MMap, err
 		if length <= 0 {
 			return nil, fmt.Errorf("%w: anonymous mapping requires a length > 0, got %d", ErrInvalidLength, length)
 		}
-		r, err := osMapAnon(length, prot, flags)
+		r, err := mapAnon(length, prot, flags)
 		if err != nil {
 			return nil, err
 		}
-		r.flags = flags
 		return register(r), nil
 	}
 	if f == nil {
@@ -268,6 +267,26 @@ func mapFile(f *os.File, fd uintptr, length, prot, flags int, offset int64) (MMa
 	if length == 0 {
 		return empty(f)
 	}
+	r, err := mapAt(f, fd, offset, length, prot, flags)
+	if err != nil {
+		return nil, err
+	}
+	return register(r), nil
+}
+
+// mapAnon makes a new anonymous mapping; the caller registers it.
+func mapAnon(length, prot, flags int) (*region, error) {
+	r, err := osMapAnon(length, prot, flags)
+	if err != nil {
+		return nil, err
+	}
+	r.flags = flags
+	return r, nil
+}
+
+// mapAt maps length > 0 bytes of f, open as fd, from any byte offset; the
+// caller registers it.
+func mapAt(f *os.File, fd uintptr, offset int64, length, prot, flags int) (*region, error) {
 	// The OS maps from a page boundary; lead is how far past it the caller's
 	// first byte lies (zero unless UNALIGNED).
 	lead := offset % int64(os.Getpagesize())
@@ -281,7 +300,7 @@ func mapFile(f *os.File, fd uintptr, length, prot, flags int, offset int64) (MMa
 	r.lead += uintptr(lead)
 	r.len = length
 	r.flags, r.offset = flags, offset
-	return register(r), nil
+	return r, nil
 }
 
 func checkProtFlags(prot, flags int) error {
@@ -405,8 +424,9 @@ func (m MMap) pages(inside bool) (r *region, off, n uintptr, err error) {
 //
 // Unmap must be called on the slice value that was originally returned from
 // Map or MapRegion. A derived slice, a nil MMap, or a mapping that was already
-// unmapped gives [ErrNotMapped] and changes nothing. An empty MMap unmaps
-// without a syscall.
+// unmapped gives [ErrNotMapped] and changes nothing; so does an empty slice of
+// a live mapping, such as m[:0], which is derived too. The empty MMap of an
+// empty file maps nothing and unmaps without a syscall.
 //
 // On Unix, writes to a shared file mapping are in the page cache and
 // visible to every reader of the file when Unmap returns; the kernel writes
@@ -417,6 +437,9 @@ func (m *MMap) Unmap() error {
 		return fmt.Errorf("%w: Unmap of a nil MMap (already unmapped?)", ErrNotMapped)
 	}
 	if len(*m) == 0 {
+		if r, _ := lookup(*m); r != nil {
+			return fmt.Errorf("%w: Unmap of an empty slice of a live mapping (%d bytes at %#x); Unmap needs the slice that Map returned", ErrNotMapped, r.len, r.start())
+		}
 		*m = nil
 		return nil
 	}

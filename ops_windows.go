@@ -415,12 +415,13 @@ func queryWorkingSet(start uintptr, pages int, fn func(i int, attrs uintptr)) er
 	return nil
 }
 
-// osPopulate makes a range resident for ReadAt and WriteAt, as the populate
-// advice does here.
-func osPopulate(r *region, off, n uintptr, write bool) error {
-	a := AdvicePopulateRead
-	if write {
-		a = AdvicePopulateWrite
+// osPopulate prepares a range for ReadAt and WriteAt: a file view's pages
+// are read in with large I/Os (PrefetchVirtualMemory). Windows has no call
+// that faults pages in without holding the thread, so the guarded copy that
+// follows takes the faults itself; touching first would only fault twice.
+func osPopulate(r *region, off, n uintptr, _ bool) error {
+	if r.sys.kind == anonView {
+		return nil
 	}
-	return osAdvise(r, off, n, a)
+	return prefetch(unsafe.Add(r.base, off), n)
 }

@@ -21,15 +21,27 @@ type ReaderAt struct {
 	cleanup runtime.Cleanup
 }
 
-// Open memory-maps the named file for reading. An empty file gives an empty
-// reader. A reader that is never closed is unmapped once it is unreachable.
+// Open memory-maps the named file for reading. A file whose size is 0 gives
+// an empty reader, as in x/exp/mmap: an empty file, and also /dev/null or a
+// procfs file, whose size says nothing of what reading it would give. A
+// reader that is never closed is unmapped once it is unreachable.
 func Open(filename string) (*ReaderAt, error) {
 	f, err := os.Open(filename)
 	if err != nil {
 		return nil, err
 	}
 	defer f.Close() // the mapping outlives the descriptor
-	m, err := Map(f, RDONLY, 0)
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	if fi.Size() == 0 {
+		return &ReaderAt{data: MMap{}}, nil
+	}
+	if fi.Size() != int64(int(fi.Size())) {
+		return nil, fmt.Errorf("%w: %s is too large (%d bytes) to map in an int", ErrInvalidLength, filename, fi.Size())
+	}
+	m, err := MapRegion(f, int(fi.Size()), RDONLY, 0, 0)
 	if err != nil {
 		return nil, err
 	}
@@ -60,10 +72,14 @@ func (r *ReaderAt) Len() int {
 // x/exp/mmap; so does a fault (the file was truncated), with an error that
 // wraps ErrFault rather than a SIGBUS that cannot be recovered.
 func (r *ReaderAt) At(i int) byte {
+	data := r.data
 	var b byte
-	if _, err := guard(r.data, func() int { b = r.data[i]; return 1 }); err != nil {
-		panic(err)
+	if at, faulted := guard(func() { b = data[i] }); faulted {
+		panic(faultError(data, at, reading))
 	}
+	// r's cleanup unmaps data once r is unreachable: r is in use until
+	// here.
+	runtime.KeepAlive(r)
 	return b
 }
 
@@ -80,5 +96,6 @@ func (r *ReaderAt) ReadAt(p []byte, off int64) (int, error) {
 	if err == nil && n < len(p) {
 		err = io.EOF
 	}
+	runtime.KeepAlive(r) // as in At
 	return n, err
 }

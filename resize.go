@@ -11,18 +11,22 @@ import (
 // contents up to the shorter of the two lengths. *m must be the slice that
 // Map returned, as for Unmap; on success it is replaced by the new slice, and
 // the old one and every slice derived from it are invalid, since the mapping
-// may have moved.
+// may have moved. An empty MMap maps nothing, so it has nothing to resize:
+// Resize of it is ErrNotMapped (map the file anew instead).
 //
 // Linux: mremap(MREMAP_MAYMOVE), in place when the address space after the
 // mapping is free, moved otherwise, without copying through user space.
 // Elsewhere, and for the pure-Go backend: a new mapping (made with the same
-// prot and flags), anonymous contents copied across, then the old one
-// unmapped.
+// prot and flags), the old one's private contents copied across (anonymous
+// memory, a COPY mapping's writes), then the old one unmapped; pages that
+// Protect changed get the mapping's own protection back.
 //
 // For a file mapping, f must be the file it maps. A length that reaches past
 // the end of f is an error wrapping ErrInvalidLength unless extend is set;
-// then f is first grown to cover it (f.Truncate: f must be open for
-// writing). For an anonymous mapping f and extend are ignored.
+// then f is grown to cover it (f.Truncate: f must be open for writing). For
+// an anonymous mapping f and extend are ignored. A Resize that fails changes
+// nothing: the mapping stays as it was, and a file it grew is cut back to
+// its old size.
 func (m *MMap) Resize(f *os.File, n int, extend bool) error {
 	if n <= 0 {
 		return fmt.Errorf("%w: Resize to %d bytes (Unmap to drop a mapping)", ErrInvalidLength, n)
@@ -31,72 +35,92 @@ func (m *MMap) Resize(f *os.File, n int, extend bool) error {
 	if r == nil {
 		return fmt.Errorf("%w: Resize needs the slice that Map returned", ErrNotMapped)
 	}
-	if r.flags&ANON == 0 {
-		if err := fitFile(f, r.offset, n, extend); err != nil {
+	if r.flags&ANON != 0 {
+		return m.resize(r, n, nil, 0, 0)
+	}
+	if f == nil {
+		return fmt.Errorf("%w: Resize of a file mapping needs its file", ErrNoFile)
+	}
+	if uint64(r.offset)+uint64(n) > math.MaxInt64 {
+		return fmt.Errorf("%w: offset %d + length %d overflows int64", ErrInvalidLength, r.offset, n)
+	}
+	return withFile(f, "resize", func(fd uintptr) error {
+		fi, err := f.Stat()
+		if err != nil {
 			return err
 		}
-	}
+		size, end := fi.Size(), r.offset+int64(n)
+		grow := end > size
+		if grow && !extend {
+			return fmt.Errorf("%w: %d bytes from offset %d pass the end of %s (size %d); pass extend to grow the file", ErrInvalidLength, n, r.offset, f.Name(), size)
+		}
+		// Grown first: Windows cannot map a read-only view past the end.
+		if grow {
+			if err := f.Truncate(end); err != nil {
+				return err
+			}
+		}
+		err = m.resize(r, n, f, fd, size)
+		if err != nil && grow {
+			if cut := f.Truncate(size); cut != nil {
+				err = errors.Join(err, fmt.Errorf("mmap: putting %s back to its %d bytes: %w", f.Name(), size, cut))
+			}
+		}
+		return err
+	})
+}
+
+// resize moves r, the mapping *m is the view of, to n bytes; f (open as fd,
+// size bytes long before Resize grew it) is its file, nil for anonymous
+// memory. On failure r stays mapped and registered.
+func (m *MMap) resize(r *region, n int, f *os.File, fd uintptr, size int64) error {
 	// Out of the registry before mremap frees the old range, so that a
 	// mapping another goroutine gets there is never confused with it.
 	if _, err := unregister(*m); err != nil {
 		return err
 	}
 	nr, err := osRemap(r, n)
+	if errors.Is(err, errors.ErrUnsupported) {
+		nr, err = remapByCopy(r, n, f, fd, size)
+	}
 	if err != nil {
 		register(r) // still mapped where it was
-		if errors.Is(err, errors.ErrUnsupported) {
-			return m.remapByCopy(r, f, n)
-		}
 		return err
 	}
 	*m = register(nr)
 	return nil
 }
 
-// fitFile checks that n bytes of f from offset lie within f, growing f
-// first if extend is set.
-func fitFile(f *os.File, offset int64, n int, extend bool) error {
+// remapByCopy resizes where the system cannot: map anew with r's prot and
+// flags, copy what only r holds, unmap r. Only anonymous memory and a COPY
+// mapping's private writes need the copy; a shared or read-only file map
+// shows the file's own pages. On failure r is as it was.
+func remapByCopy(r *region, n int, f *os.File, fd uintptr, size int64) (*region, error) {
+	var nr *region
+	var err error
 	if f == nil {
-		return fmt.Errorf("%w: Resize of a file mapping needs its file", ErrNoFile)
-	}
-	if uint64(offset)+uint64(n) > math.MaxInt64 {
-		return fmt.Errorf("%w: offset %d + length %d overflows int64", ErrInvalidLength, offset, n)
-	}
-	return withFile(f, "resize", func(uintptr) error {
-		fi, err := f.Stat()
-		if err != nil {
-			return err
-		}
-		end := offset + int64(n)
-		if end <= fi.Size() {
-			return nil
-		}
-		if !extend {
-			return fmt.Errorf("%w: %d bytes from offset %d pass the end of %s (size %d); pass extend to grow the file", ErrInvalidLength, n, offset, f.Name(), fi.Size())
-		}
-		return f.Truncate(end)
-	})
-}
-
-// remapByCopy resizes where the system cannot: map anew, copy, unmap.
-func (m *MMap) remapByCopy(r *region, f *os.File, n int) error {
-	flags, offset := r.flags, r.offset
-	if flags&ANON == 0 {
-		flags |= UNALIGNED // r.offset is the caller's, which UNALIGNED may have allowed
+		nr, err = mapAnon(n, r.prot, r.flags)
 	} else {
-		f = nil
+		nr, err = mapAt(f, fd, r.offset, n, r.prot, r.flags)
 	}
-	nm, err := MapRegion(f, n, r.prot, flags, offset)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	if flags&ANON != 0 {
-		copy(nm, *m)
+	if r.prot&(RDWR|COPY) != 0 && (f == nil || r.prot&COPY != 0) {
+		keep := min(r.len, n)
+		if f != nil {
+			// Pages past the end of the file held nothing, and fault.
+			keep = int(min(int64(keep), max(0, size-r.offset)))
+		}
+		old := r.data()[:keep]
+		if _, err := copyGuarded(nr.data(), old, old, reading); err != nil {
+			osUnmap(nr)
+			return nil, err
+		}
 	}
-	if err := m.Unmap(); err != nil {
-		nm.Unmap()
-		return err
+	if err := osUnmap(r); err != nil {
+		osUnmap(nr)
+		return nil, err
 	}
-	*m = nm
-	return nil
+	return nr, nil
 }

@@ -47,17 +47,27 @@ var defaultHugePageSize = sync.OnceValue(func() int {
 	if err != nil {
 		return 0
 	}
-	for _, line := range strings.Split(string(b), "\n") {
-		if v, ok := strings.CutPrefix(line, "Hugepagesize:"); ok {
+	kb, err := strconv.Atoi(firstField(string(b), "Hugepagesize:"))
+	if err != nil {
+		return 0
+	}
+	return kb << 10
+})
+
+// firstField is the first word after prefix on the first line of text that
+// starts with it, or "" where there is none: the shape of every /proc line
+// read here ("Key: value unit"). Whatever the text, it does not panic.
+func firstField(text, prefix string) string {
+	for _, line := range strings.Split(text, "\n") {
+		if v, ok := strings.CutPrefix(line, prefix); ok {
 			if f := strings.Fields(v); len(f) > 0 {
-				if kb, err := strconv.Atoi(f[0]); err == nil {
-					return kb << 10
-				}
+				return f[0]
 			}
+			return ""
 		}
 	}
-	return 0
-})
+	return ""
+}
 
 var thpSize = sync.OnceValue(func() int {
 	n, err := readInt("/sys/kernel/mm/transparent_hugepage/hpage_pmd_size")
@@ -107,43 +117,37 @@ func readInt(path string) (int, error) {
 }
 
 // memlockLimitHit reports whether locking n more bytes passes this
-// process's RLIMIT_MEMLOCK, and describes the limit. A process with
-// CAP_IPC_LOCK has no limit: its ENOMEM from mlock means something else
-// (vm.max_map_count, a hole in the range).
+// process's RLIMIT_MEMLOCK, and describes the limit.
 func memlockLimitHit(n uintptr) (bool, string) {
 	limits, err := os.ReadFile("/proc/self/limits")
 	if err != nil {
 		return true, "RLIMIT_MEMLOCK reached"
 	}
-	limit := ""
-	for _, line := range strings.Split(string(limits), "\n") {
-		if v, ok := strings.CutPrefix(line, "Max locked memory"); ok {
-			if f := strings.Fields(v); len(f) > 0 {
-				limit = f[0]
-			}
-		}
-	}
+	status, _ := os.ReadFile("/proc/self/status")
+	return memlockVerdict(string(limits), string(status), n)
+}
+
+// memlockVerdict is memlockLimitHit over the text of /proc/self/limits and
+// /proc/self/status. A process with CAP_IPC_LOCK has no limit: its ENOMEM
+// from mlock means something else (vm.max_map_count, a hole in the range).
+// Text it cannot read says the limit was hit: that is what the errno said.
+func memlockVerdict(limits, status string, n uintptr) (bool, string) {
+	limit := firstField(limits, "Max locked memory")
 	desc := "RLIMIT_MEMLOCK is " + limit + " bytes (raise it with ulimit -l or setrlimit, or run with CAP_IPC_LOCK)"
-	bytes, err := strconv.ParseUint(limit, 10, 64)
-	if err != nil { // "unlimited"
+	if limit == "unlimited" {
 		return false, desc
 	}
-	status, err := os.ReadFile("/proc/self/status")
+	bytes, err := strconv.ParseUint(limit, 10, 64)
 	if err != nil {
-		return true, desc
-	}
-	var lockedKB, capEff uint64
-	for _, line := range strings.Split(string(status), "\n") {
-		if v, ok := strings.CutPrefix(line, "VmLck:"); ok {
-			lockedKB, _ = strconv.ParseUint(strings.Fields(v)[0], 10, 64)
-		}
-		if v, ok := strings.CutPrefix(line, "CapEff:"); ok {
-			capEff, _ = strconv.ParseUint(strings.TrimSpace(v), 16, 64)
-		}
+		return true, "RLIMIT_MEMLOCK reached"
 	}
 	const capIPCLock = 14
-	if capEff&(1<<capIPCLock) != 0 {
+	if capEff, err := strconv.ParseUint(firstField(status, "CapEff:"), 16, 64); err == nil && capEff&(1<<capIPCLock) != 0 {
 		return false, desc
+	}
+	lockedKB, err := strconv.ParseUint(firstField(status, "VmLck:"), 10, 64)
+	if err != nil {
+		return true, desc
 	}
 	return lockedKB<<10+uint64(n) > bytes, desc
 }
