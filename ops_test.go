@@ -488,9 +488,17 @@ func TestInfoOfPlainMaps(t *testing.T) {
 	if PageSize() != os.Getpagesize() {
 		t.Errorf("PageSize() = %d, want %d", PageSize(), os.Getpagesize())
 	}
-	for name, m := range map[string]MMap{"Go memory": make(MMap, page), "empty": {}, "nil": nil, "empty slice of a mapping": anon[page:page]} {
-		if _, err := m.Info(); !errors.Is(err, ErrNotMapped) {
-			t.Errorf("Info of %s: got %v, want ErrNotMapped", name, err)
+	if _, err := MMap(make([]byte, page)).Info(); !errors.Is(err, ErrNotMapped) {
+		t.Errorf("Info of Go memory: got %v, want ErrNotMapped", err)
+	}
+	// Every method of the empty MMap succeeds; an empty slice of a mapping
+	// still lies in it.
+	for name, c := range map[string]struct {
+		m    MMap
+		want Info
+	}{"empty": {MMap{}, Info{}}, "nil": {nil, Info{}}, "empty slice of a mapping": {anon[page:page], want}} {
+		if got, err := c.m.Info(); err != nil || got != c.want {
+			t.Errorf("Info of %s: got %+v, %v; want %+v", name, got, err, c.want)
 		}
 	}
 }
