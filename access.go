@@ -98,7 +98,7 @@ func (m MMap) transfer(p []byte, write bool) (int, error) {
 // faults (a page faults whole).
 func copyGuarded(dst, src []byte, mapped MMap, how access) (int, error) {
 	n := min(len(dst), len(src))
-	at, faulted := guard(func() { copy(dst, src) })
+	_, faulted := guard(func() { copy(dst, src) }, true)
 	if !faulted {
 		return n, nil
 	}
@@ -106,7 +106,10 @@ func copyGuarded(dst, src []byte, mapped MMap, how access) (int, error) {
 	done := 0
 	for done < n {
 		step := min(n-done, int(page-(addr(mapped)+uintptr(done))%page))
-		if at, faulted = guard(func() { copy(dst[done:done+step], src[done:done+step]) }); faulted {
+		if at, faulted := guard(func() { copy(dst[done:done+step], src[done:done+step]) }, true); faulted {
+			if at == 0 { // not reported; the page is the one this step copies
+				at = addr(mapped) + uintptr(done)
+			}
 			return done, faultError(mapped, at, how)
 		}
 		done += step
@@ -127,7 +130,7 @@ func (m MMap) Guard(fn func(b []byte) error) error {
 		}
 	}
 	var err error
-	if at, faulted := guard(func() { err = fn(m) }); faulted {
+	if at, faulted := guard(func() { err = fn(m) }, false); faulted {
 		return faultError(m, at, accessing)
 	}
 	return err
@@ -135,23 +138,35 @@ func (m MMap) Guard(fn func(b []byte) error) error {
 
 // guard runs fn with runtime/debug.SetPanicOnFault in force, restored
 // afterwards, and returns the address of the fault that stopped it, if one
-// did. Other panics go on.
-func guard(fn func()) (at uintptr, faulted bool) {
+// did. Other panics go on. With unreported, a fault whose address the
+// system did not give is one too (at 0): qemu-user delivers SIGBUS so, and
+// Go reports it as a nil dereference, which only code that dereferences no
+// pointer of its own (the package's copies and touches, not a caller's fn)
+// may take for a fault.
+func guard(fn func(), unreported bool) (at uintptr, faulted bool) {
 	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
 	defer func() {
 		p := recover()
 		if p == nil {
 			return
 		}
-		fault, ok := p.(interface{ Addr() uintptr })
-		if _, isRuntime := p.(runtime.Error); !ok || !isRuntime {
-			panic(p)
+		re, isRuntime := p.(runtime.Error)
+		if fault, ok := p.(interface{ Addr() uintptr }); ok && isRuntime {
+			at, faulted = fault.Addr(), true
+			return
 		}
-		at, faulted = fault.Addr(), true
+		if unreported && isRuntime && re.Error() == nilDereference {
+			at, faulted = 0, true
+			return
+		}
+		panic(p)
 	}()
 	fn()
 	return 0, false
 }
+
+// nilDereference is the message of Go's error for a fault without an address.
+const nilDereference = "runtime error: invalid memory address or nil pointer dereference"
 
 // access is what faulted code was doing, for the error.
 type access string
@@ -252,7 +267,7 @@ func touchPages(r *region, off, n uintptr) error {
 		for i := 0; i < len(b); i += page {
 			sum += b[i]
 		}
-	})
+	}, true)
 	runtime.KeepAlive(sum) // loads the compiler cannot drop
 	if faulted {
 		return faultError(b, at, reading)

@@ -74,7 +74,7 @@ func (r *ReaderAt) Len() int {
 func (r *ReaderAt) At(i int) byte {
 	data := r.data
 	var b byte
-	if at, faulted := guard(func() { b = data[i] }); faulted {
+	if at, faulted := guard(func() { b = data[i] }, true); faulted {
 		panic(faultError(data, at, reading))
 	}
 	// r's cleanup unmaps data once r is unreachable: r is in use until
