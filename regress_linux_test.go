@@ -113,8 +113,8 @@ func TestFailedResizeLeavesTheFileAlone(t *testing.T) {
 	defer f.Close()
 	m := mustMap(t, f, -1, RDWR, 0, 0)
 	defer mustUnmap(t, &m)
-	const huge = 1 << 50
-	if err := m.Resize(f, huge, true); err == nil {
+	huge := int64(1) << 50
+	if err := m.Resize(f, int(huge), true); err == nil {
 		t.Fatal("Resize to 1 PiB succeeded")
 	}
 	if fi, err := f.Stat(); err != nil || fi.Size() != int64(2*page) {
