@@ -4,8 +4,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"runtime"
+	"syscall"
 )
 
 // ReaderAt reads a memory-mapped file. It is a drop-in for
@@ -24,7 +26,9 @@ type ReaderAt struct {
 // Open memory-maps the named file for reading. A file whose size is 0 gives
 // an empty reader, as in x/exp/mmap: an empty file, and also /dev/null or a
 // procfs file, whose size says nothing of what reading it would give. A
-// reader that is never closed is unmapped once it is unreachable.
+// directory is an error wrapping syscall.EISDIR on every system (x/exp/mmap
+// gives an empty reader for one on Windows, where its size is 0). A reader
+// that is never closed is unmapped once it is unreachable.
 func Open(filename string) (*ReaderAt, error) {
 	f, err := os.Open(filename)
 	if err != nil {
@@ -34,6 +38,9 @@ func Open(filename string) (*ReaderAt, error) {
 	fi, err := f.Stat()
 	if err != nil {
 		return nil, err
+	}
+	if fi.IsDir() {
+		return nil, &fs.PathError{Op: "mmap", Path: filename, Err: syscall.EISDIR}
 	}
 	if fi.Size() == 0 {
 		return &ReaderAt{data: MMap{}}, nil
