@@ -2,7 +2,10 @@ package mmap
 
 import (
 	"fmt"
+	"math/bits"
+	"math/rand/v2"
 	"sync"
+	"sync/atomic"
 	"unsafe"
 )
 
@@ -10,28 +13,69 @@ import (
 // slice or a second unmap, and what gives methods the real base and length;
 // a slice alone carries neither.
 //
-// It is keyed by the address just past the caller's last byte. Every MMap is
-// handed out with cap == len, and slicing keeps the end of the capacity, so
-// any m[i:j] of a mapping finds it with one map lookup; only a three-index
-// slice that cut the capacity needs the walk in lookup.
+// Every ReadAt, WriteAt and range method looks its mapping up, from any
+// number of goroutines, while Map and Unmap are rare. So lookups take no
+// lock and write nothing shared: they read two indexes through atomic
+// loads, and writers serialize on a mutex and change them with atomic
+// stores. Each mapping is one node in both:
+//
+//   - ends, a hash table keyed by the address just past the mapping's last
+//     byte. Map hands out slices with cap == len and reslicing keeps the
+//     end of the capacity, so the mapping itself and any m[i:j] of it are
+//     found in O(1), however many mappings are live.
+//   - idx, a skip list ordered by the address of the mapping's first byte,
+//     for slices whose capacity was cut (m.Range, m[i:j:k]) and empty ones:
+//     O(log n) expected steps, whatever the capacity.
+//
+// Neither copies itself on a change: Map allocates one node (and, for one
+// in four, a small tower of links) and searches idx once, Unmap allocates
+// nothing and mostly finds the node's neighbours a step or two behind it;
+// the table is rebuilt now and then to grow, shrink or shed tombstones,
+// amortized O(1) a change. An immutable index swapped whole would cost
+// O(n) a change, and a persistent tree O(log n) allocations: garbage that
+// matters to a process near vm.max_map_count (its test maps 65,000 with
+// the collector off).
+//
+// A lookup that races with writers still finds every mapping registered
+// before it began and not removed during it. A removed node keeps its
+// links, so a reader standing on it walks on, into nodes that were linked
+// at some moment after the search began, and keys only grow along links;
+// table slots go from empty to a node to a tombstone to a node, and a
+// replaced table is never written again. Nodes are never reused; the
+// collector frees them once no reader holds one.
 var registry struct {
-	sync.RWMutex // readers: every operation's lookup; writers: map, unmap, resize
-	live         map[uintptr]*region
+	sync.Mutex // writers: register and unregister
+	liveSet    // readers: lookup and exact, with no lock
+
+	// live is not used. reliability_linux_test.go presizes it, from when
+	// the registry was a hash map; delete it with that block.
+	live map[uintptr]*region
+}
+
+// liveSet is the two indexes. Its zero value is empty.
+type liveSet struct {
+	idx  skipList                 // ordered by start
+	ends atomic.Pointer[endTable] // by end; nil until the first node
+}
+
+// node is one mapping. start, end and r never change once it is published;
+// its links change under the writers' lock.
+type node struct {
+	start, end uintptr // the caller's bytes, [start, end): r's, copied so a step reads one cache line
+	r          *region
+	next       []atomic.Pointer[node]  // next[l]: the following node at level l of idx
+	low        [1]atomic.Pointer[node] // next's storage when the node has one level, as three in four do
+	prev       *node                   // the node before at level 0, nil for the first; writers only
 }
 
 func addr(m MMap) uintptr { return uintptr(unsafe.Pointer(unsafe.SliceData(m))) }
 
-// capEnd is the address just past m's capacity.
-func capEnd(m MMap) uintptr { return addr(m) + uintptr(cap(m)) }
-
 // register records r and returns the caller's view of it.
 func register(r *region) MMap {
 	m := r.data()
+	x := &node{start: r.start(), end: r.start() + uintptr(r.len), r: r}
 	registry.Lock()
-	if registry.live == nil {
-		registry.live = make(map[uintptr]*region)
-	}
-	registry.live[capEnd(m)] = r
+	registry.add(x)
 	registry.Unlock()
 	return m
 }
@@ -39,47 +83,289 @@ func register(r *region) MMap {
 // unregister removes the mapping that m is exactly the view of.
 func unregister(m MMap) (*region, error) {
 	registry.Lock()
-	defer registry.Unlock()
-	end := capEnd(m)
-	r := registry.live[end]
-	if r == nil || addr(m) != r.start() || len(m) != r.len {
+	x := registry.exactly(addr(m), uintptr(len(m)))
+	if x != nil {
+		registry.remove(x)
+	}
+	registry.Unlock()
+	if x == nil {
 		return nil, fmt.Errorf("%w: Unmap needs the slice that Map returned; %d bytes at %#x are a derived slice or already unmapped", ErrNotMapped, len(m), addr(m))
 	}
-	delete(registry.live, end)
-	return r, nil
+	return x.r, nil
 }
 
 // lookup finds the live mapping that holds every byte of m, and where m
-// starts relative to the mapping's base.
+// starts relative to the mapping's base. Mappings never overlap, but two
+// can be adjacent: an empty slice where one ends and the next begins
+// belongs to the one that begins there.
 func lookup(m MMap) (*region, uintptr) {
-	p, n := addr(m), uintptr(len(m))
-	registry.RLock()
-	defer registry.RUnlock()
-	if r := registry.live[capEnd(m)]; r != nil && p >= r.start() {
-		return r, r.lead + (p - r.start())
+	p := addr(m)
+	x := registry.holding(p, uintptr(len(m)), uintptr(cap(m)))
+	if x == nil {
+		return nil, 0
 	}
-	for _, r := range registry.live {
-		if s := r.start(); p >= s && p-s <= uintptr(r.len) && n <= uintptr(r.len)-(p-s) {
-			return r, r.lead + (p - s)
-		}
-	}
-	return nil, 0
+	return x.r, x.r.lead + (p - x.start)
 }
 
 // exact returns the mapping that m is exactly the view of, or nil.
 func exact(m MMap) *region {
-	registry.RLock()
-	defer registry.RUnlock()
-	r := registry.live[capEnd(m)]
-	if r == nil || addr(m) != r.start() || len(m) != r.len {
-		return nil
+	if x := registry.exactly(addr(m), uintptr(len(m))); x != nil {
+		return x.r
 	}
-	return r
+	return nil
 }
 
 // liveCount is the number of live mappings, for tests.
 func liveCount() int {
-	registry.RLock()
-	defer registry.RUnlock()
-	return len(registry.live)
+	registry.Lock()
+	defer registry.Unlock()
+	return registry.idx.n
+}
+
+// holding returns the node that holds the n bytes at p, of a slice with
+// capacity c, or nil.
+func (s *liveSet) holding(p, n, c uintptr) *node {
+	if t := s.ends.Load(); t != nil && n > 0 {
+		// A slice that keeps its mapping's capacity. The start check
+		// keeps out memory that merely ends where a mapping does. Empty
+		// slices go to idx, which knows which of two adjacent mappings
+		// they belong to.
+		if x := t.find(p + c); x != nil && p >= x.start {
+			return x
+		}
+	}
+	if x := s.idx.find(p); x != nil && p <= x.end && n <= x.end-p {
+		return x
+	}
+	return nil
+}
+
+// exactly returns the node that starts at p and holds n bytes, or nil.
+func (s *liveSet) exactly(p, n uintptr) *node {
+	if t := s.ends.Load(); t != nil && n > 0 {
+		if x := t.find(p + n); x != nil && x.start == p {
+			return x
+		}
+	}
+	return nil
+}
+
+// add inserts x. Writers only.
+func (s *liveSet) add(x *node) {
+	s.idx.insert(x)
+	if t := s.ends.Load(); t != nil && 2*(t.used+1) <= len(t.slots) {
+		t.put(x)
+		return
+	}
+	s.rebuild() // x among the nodes
+}
+
+// remove deletes x, which is in s. Writers only.
+func (s *liveSet) remove(x *node) {
+	s.idx.remove(x)
+	t := s.ends.Load()
+	t.remove(x)
+	if len(t.slots) > minSlots && 8*s.idx.n < len(t.slots) {
+		s.rebuild() // give back what a burst of mappings took
+	}
+}
+
+const minSlots = 16
+
+// rebuild publishes a new ends table of idx's nodes, with three to six
+// slots a node: room to grow or shrink by half before the next rebuild,
+// which is O(n), so amortized O(1) a change. Writers only.
+func (s *liveSet) rebuild() {
+	size := max(minSlots, 1<<bits.Len(uint(3*s.idx.n)))
+	t := &endTable{slots: make([]atomic.Pointer[node], size), shift: uint(64 - bits.TrailingZeros(uint(size)))}
+	for y := s.idx.head[0].Load(); y != nil; y = y.next[0].Load() {
+		t.put(y)
+	}
+	s.ends.Store(t)
+}
+
+// endTable is an open-addressing hash table (linear probing) of nodes by
+// end. Readers probe it with no lock; the writer fills empty slots and
+// turns removed nodes into tombstones, and builds a new table from idx
+// instead when fewer than half the slots would stay empty, or when the
+// nodes fill less than an eighth of them.
+type endTable struct {
+	slots []atomic.Pointer[node] // a power of two of them; at least half empty
+	shift uint                   // 64 - log2(len(slots))
+	used  int                    // slots not empty: nodes and tombstones; writers only
+}
+
+// tombstone marks a removed node's slot, so that probes go past it. No
+// slice ends at the last address, so no search matches it.
+var tombstone = &node{end: ^uintptr(0)}
+
+func (t *endTable) home(end uintptr) uintptr {
+	return uintptr(uint64(end) * 0x9e3779b97f4a7c15 >> t.shift) // Fibonacci hashing: the high bits mix every bit of end
+}
+
+// find returns the node that ends at end, or nil.
+func (t *endTable) find(end uintptr) *node {
+	mask := uintptr(len(t.slots) - 1)
+	for i := t.home(end); ; i = (i + 1) & mask {
+		if x := t.slots[i].Load(); x == nil || x.end == end {
+			return x
+		}
+	}
+}
+
+// put stores x in the first empty or tombstone slot of its probe sequence.
+func (t *endTable) put(x *node) {
+	mask := uintptr(len(t.slots) - 1)
+	for i := t.home(x.end); ; i = (i + 1) & mask {
+		switch t.slots[i].Load() {
+		case nil:
+			t.used++
+			fallthrough
+		case tombstone:
+			t.slots[i].Store(x)
+			return
+		}
+	}
+}
+
+// remove turns x's slot into a tombstone. Writers only.
+func (t *endTable) remove(x *node) {
+	mask := uintptr(len(t.slots) - 1)
+	for i := t.home(x.end); ; i = (i + 1) & mask {
+		switch t.slots[i].Load() {
+		case x:
+			t.slots[i].Store(tombstone)
+			return
+		case nil:
+			return
+		}
+	}
+}
+
+// maxHeight bounds a node's levels in idx. Each level holds a quarter of
+// the nodes of the one below, so 16 levels stay logarithmic up to 4^16
+// mappings, far past any vm.max_map_count.
+const maxHeight = 16
+
+// skipList is a skip list of nodes ordered by start. Its zero value is
+// empty.
+type skipList struct {
+	head   [maxHeight]atomic.Pointer[node] // the first node at each level
+	height atomic.Int32                    // levels in use; searches start at the top one
+	n      int                             // nodes; writers only
+}
+
+// find returns the node with the greatest start <= p, or nil.
+func (ix *skipList) find(p uintptr) *node {
+	var x *node
+	links := ix.head[:]
+	for l := int(ix.height.Load()) - 1; l >= 0; l-- {
+		for {
+			y := links[l].Load()
+			if y == nil || y.start > p {
+				break
+			}
+			x, links = y, y.next
+		}
+	}
+	return x
+}
+
+// link is the link at level l that leads out of x, or out of the head for
+// nil.
+func (ix *skipList) link(x *node, l int) *atomic.Pointer[node] {
+	if x == nil {
+		return &ix.head[l]
+	}
+	return &x.next[l]
+}
+
+// before fills preds with the last node, at each level in use, whose start
+// is < p; nil for the head. Writers only.
+func (ix *skipList) before(p uintptr, preds *[maxHeight]*node) {
+	var x *node
+	for l := int(ix.height.Load()) - 1; l >= 0; l-- {
+		for {
+			y := ix.link(x, l).Load()
+			if y == nil || y.start >= p {
+				break
+			}
+			x = y
+		}
+		preds[l] = x
+	}
+}
+
+// behind fills preds with x's predecessors by walking back from x at level
+// 0: the one before it at level l is the nearest node behind it with more
+// than l levels. For three nodes in four that is x.prev alone, and most
+// others are a few steps away, which saves a search whose every step can
+// miss the cache. false when the walk would take more than a few steps.
+// Writers only.
+func (ix *skipList) behind(x *node, preds *[maxHeight]*node) bool {
+	y, steps := x.prev, 0
+	for l := range len(x.next) {
+		for y != nil && len(y.next) <= l {
+			if steps++; steps > 8 {
+				return false
+			}
+			y = y.prev
+		}
+		preds[l] = y
+	}
+	return true
+}
+
+// insert links x, whose next is not yet set. Writers only.
+func (ix *skipList) insert(x *node) {
+	// Level l with probability 4^-l: as short searches as halving gives,
+	// with shorter towers.
+	h := 1 + bits.TrailingZeros64(rand.Uint64()|1<<(2*maxHeight-2))/2
+	var preds [maxHeight]*node
+	ix.before(x.start, &preds)
+	if h == 1 {
+		x.next = x.low[:]
+	} else {
+		x.next = make([]atomic.Pointer[node], h)
+	}
+	// Bottom up, each of x's links set before x is published at that
+	// level, so a reader that reaches it at any level can go on from it.
+	// Levels above the height in use start at the head: preds is nil there.
+	for l := range h {
+		link := ix.link(preds[l], l)
+		x.next[l].Store(link.Load())
+		link.Store(x)
+	}
+	x.prev = preds[0]
+	if y := x.next[0].Load(); y != nil {
+		y.prev = x
+	}
+	if int32(h) > ix.height.Load() {
+		ix.height.Store(int32(h))
+	}
+	ix.n++
+}
+
+// remove unlinks x. Writers only.
+func (ix *skipList) remove(x *node) {
+	var preds [maxHeight]*node
+	if !ix.behind(x, &preds) {
+		ix.before(x.start, &preds)
+	}
+	// x keeps its own links: a reader standing on it walks on.
+	for l := len(x.next) - 1; l >= 0; l-- {
+		if link := ix.link(preds[l], l); link.Load() == x {
+			link.Store(x.next[l].Load())
+		}
+	}
+	if y := x.next[0].Load(); y != nil {
+		y.prev = x.prev
+	}
+	if h := ix.height.Load(); ix.head[h-1].Load() == nil {
+		for h > 0 && ix.head[h-1].Load() == nil {
+			h--
+		}
+		ix.height.Store(h)
+	}
+	ix.n--
 }
