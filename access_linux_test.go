@@ -119,7 +119,7 @@ func TestColdReadBringsPagesIn(t *testing.T) {
 	const pages = 64
 	data := pattern(pages * page)
 	f := tempFile(t, data, os.O_RDONLY)
-	evict(t, f)
+	evictAll(t, f)
 	m := mustMap(t, f, -1, RDONLY, 0, 0)
 	defer mustUnmap(t, &m)
 	if resident, _, err := m.Resident(); err != nil || resident != 0 {
@@ -137,8 +137,15 @@ func TestColdReadBringsPagesIn(t *testing.T) {
 // Prefault over gigabytes, file and anonymous, leaves every page resident.
 func TestPrefaultGigabytes(t *testing.T) {
 	skipUnderQEMU(t, "mincore of the emulator's mapping")
-	// 2 GiB; 256 MiB in a 32-bit address space, which has no room for more.
+	// 2 GiB; 256 MiB in a 32-bit address space, which has no room for more;
+	// and no more than a quarter of the memory available, file and
+	// anonymous pages together, so that a small machine does not swap or
+	// call the OOM killer.
 	size := 1 << (28 + 3*(strconv.IntSize/64))
+	for int64(size) > memAvailable(t)/8 && size > 64<<20 {
+		size /= 2
+	}
+	t.Logf("%d MiB of each", size>>20)
 	f := tempFile(t, nil, os.O_RDWR)
 	if err := f.Truncate(int64(size)); err != nil {
 		t.Fatal(err)

@@ -111,7 +111,7 @@ func TestPrefaultAnonymousAndFile(t *testing.T) {
 		t.Fatal(err)
 	}
 	// qemu-user takes madvise without acting on it.
-	if resident, pages, err := a.Resident(); os.Getenv("MMAP_TEST_QEMU") == "" && (err != nil || resident != pages || pages != size/page) {
+	if resident, pages, err := a.Resident(); !underQEMU() && (err != nil || resident != pages || pages != size/page) {
 		t.Fatalf("after Prefault: %d of %d pages resident (%v)", resident, pages, err)
 	}
 	f := tempFile(t, pattern(size), os.O_RDONLY)

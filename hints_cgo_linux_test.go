@@ -42,8 +42,10 @@ func TestPopulateWithMapFlag(t *testing.T) {
 func TestLockOnFaultAtMapTime(t *testing.T) {
 	skipUnderQEMU(t, "smaps is the emulator's")
 	const pages = 32
+	needMemlock(t, pages*page)
 	m := mustMap(t, nil, pages*page, RDWR, ANON|LOCK_ONFAULT, 0)
 	defer mustUnmap(t, &m)
+	onePagePerFault(t, m)
 	if f := vmFlags(t, m); !hasFlag(f, "lo") || !hasFlag(f, "lf") {
 		t.Fatalf("VmFlags %v; want lo (locked) and lf (on fault)", f)
 	}
@@ -63,8 +65,9 @@ func TestLockOnFaultAtMapTime(t *testing.T) {
 
 func TestHugetlbRequired(t *testing.T) {
 	huge := DefaultHugePageSize()
-	if got := setPool(t, huge, 4); got < 4 {
-		t.Skipf("the kernel reserved %d of 4 hugetlb pages (memory too fragmented to reserve more)", got)
+	pool := setPool(t, huge, 4)
+	if got := pool.Available(); got < 4 {
+		t.Skipf("the kernel found %d of 4 hugetlb pages (memory too fragmented to reserve more)", got)
 	}
 	const n = 3<<20 + 5 // not a multiple of the hugepage size
 	m := mustMap(t, nil, n, RDWR, ANON|HUGETLB|POPULATE, 0)
@@ -82,8 +85,12 @@ func TestHugetlbRequired(t *testing.T) {
 		t.Fatalf("smaps KernelPageSize %d kB, Private_Hugetlb %d kB, extent %d; want %d kB, %d kB, %d", v.fields["KernelPageSize"], v.fields["Private_Hugetlb"], v.end-v.start, kb(huge), kb(rounded), rounded)
 	}
 	m[n-1] = 7
-	if pools, err := HugePagePools(); err != nil || !poolHas(pools, huge, 4, 2) {
-		t.Fatalf("HugePagePools() = %+v, %v; want %d pages of %d bytes, 2 free", pools, err, 4, huge)
+	// Two of the pool's pages are now m's; other processes' pages are
+	// as they were.
+	want := pool
+	want.Free -= 2
+	if got := poolOf(t, huge); got != want {
+		t.Fatalf("HugePagePools() has the pool %+v; want %+v (2 pages fewer free than %+v)", got, want, pool)
 	}
 }
 
@@ -91,9 +98,9 @@ func TestHugetlbRequired(t *testing.T) {
 // best-effort one falls back to transparent hugepages.
 func TestHugepageFallbacks(t *testing.T) {
 	huge := DefaultHugePageSize()
-	setPool(t, huge, 0)
+	pool := setPool(t, huge, 0)
 	_, err := MapRegion(nil, huge, RDWR, ANON|HUGETLB, 0)
-	if !errors.Is(err, ErrNoHugePages) || !errors.Is(err, syscall.ENOMEM) || !strings.Contains(err.Error(), "0 in the pool") {
+	if !errors.Is(err, ErrNoHugePages) || !errors.Is(err, syscall.ENOMEM) || !strings.Contains(err.Error(), fmt.Sprintf("%d in the pool", pool.Total)) {
 		t.Fatalf("HUGETLB with an empty pool: got %v; want ErrNoHugePages wrapping ENOMEM and naming the pool", err)
 	}
 
@@ -121,8 +128,8 @@ func TestHugepageFallbacks(t *testing.T) {
 // With pages in the pool, best effort takes them.
 func TestHugeUsesThePool(t *testing.T) {
 	huge := DefaultHugePageSize()
-	if got := setPool(t, huge, 2); got < 2 {
-		t.Skipf("the kernel reserved %d of 2 hugetlb pages", got)
+	if got := setPool(t, huge, 2).Available(); got < 2 {
+		t.Skipf("the kernel found %d of 2 hugetlb pages (memory too fragmented)", got)
 	}
 	m := mustMap(t, nil, 2*huge, RDWR, ANON|HUGE, 0)
 	defer mustUnmap(t, &m)
@@ -140,8 +147,12 @@ func TestHugeUsesThePool(t *testing.T) {
 
 // POPULATE reports a pool that runs dry; MAP_POPULATE would not.
 func TestHugetlbPopulateFailureLeavesNothing(t *testing.T) {
+	needPopulateAdvice(t)
 	huge := DefaultHugePageSize()
-	setPool(t, huge, 1)
+	pool := setPool(t, huge, 1)
+	if pool.Available() < 1 {
+		t.Skip("the kernel could not find a hugetlb page to put in the pool (memory too fragmented)")
+	}
 	n := liveMappings()
 	// NORESERVE skips the reservation at mmap time, so the pool runs dry
 	// only when the pages are faulted in.
@@ -152,8 +163,8 @@ func TestHugetlbPopulateFailureLeavesNothing(t *testing.T) {
 	if liveMappings() != n {
 		t.Fatal("the failed map stayed in the registry")
 	}
-	if pools, _ := HugePagePools(); !poolHas(pools, huge, 1, 1) {
-		t.Fatalf("pool after the failure: %+v; want its page free again", pools)
+	if !poolSame(t, pool) {
+		t.Fatalf("pool after the failure: %+v; want its page free again, as in %+v", poolOf(t, huge), pool)
 	}
 	// Best effort takes the next rung instead.
 	m := mustMap(t, nil, 2*huge, RDWR, ANON|HUGE|POPULATE|NORESERVE, 0)
@@ -172,7 +183,7 @@ func TestHugetlbOneGiB(t *testing.T) {
 	if !errors.Is(err, ErrNoHugePages) || !strings.Contains(err.Error(), "1073741824-byte pages") {
 		t.Fatalf("1 GiB HUGETLB with an empty pool: got %v", err)
 	}
-	if got := setPool(t, 1<<30, 1); got < 1 {
+	if setPool(t, 1<<30, 1).Available() < 1 {
 		t.Skip("the kernel could not reserve a 1 GiB page at run time (no free 1 GiB-aligned block); the lent 16-core machine checks this")
 	}
 	m, err := MapRegion(nil, 1<<30, RDWR, ANON|HUGETLB|HUGE_1GB, 0)

@@ -83,15 +83,23 @@ static int populate_by_madvise(void) {
 #endif
 }
 
+/* On Linux the lock calls go to the kernel through syscall(2): the
+ * AddressSanitizer runtime intercepts mlock and munlock and turns them into
+ * no-ops that report success, so a binary built with -asan would claim
+ * locks it never took. */
 static int lock_range(void *addr, size_t length, int onfault) {
+#ifdef __linux__
+	if (!onfault)
+		return (int)syscall(SYS_mlock, addr, length);
+#ifdef SYS_mlock2
+	return (int)syscall(SYS_mlock2, addr, length, MLOCK_ONFAULT);
+#endif
+#else
 	if (!onfault)
 		return mlock(addr, length);
-#if defined(__linux__) && defined(SYS_mlock2)
-	return (int)syscall(SYS_mlock2, addr, length, MLOCK_ONFAULT);
-#else
+#endif
 	errno = ENOSYS;
 	return -1;
-#endif
 }
 
 /* finish populates and locks a fresh mapping as m asks. On failure it
@@ -291,7 +299,13 @@ int hm_sync(void *addr, size_t length, int async) {
 
 int hm_lock(void *addr, size_t length, int onfault) { return lock_range(addr, length, onfault); }
 
-int hm_unlock(void *addr, size_t length) { return munlock(addr, length); }
+int hm_unlock(void *addr, size_t length) {
+#ifdef __linux__
+	return (int)syscall(SYS_munlock, addr, length); /* past ASan's no-op munlock, as in lock_range */
+#else
+	return munlock(addr, length);
+#endif
+}
 
 /* prot < 0 is PROT_NONE. */
 int hm_protect(void *addr, size_t length, int prot) {

@@ -13,6 +13,7 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/hugemap/mmap"
 )
@@ -100,7 +101,12 @@ func child(mode, path string) {
 	}
 	fmt.Fprintln(out, "done")
 	out.Flush()
-	select {} // wait for SIGKILL
+	// Wait for SIGKILL. Not select {}: with no goroutine left to run, a
+	// binary without cgo calls that a deadlock and exits with status 2,
+	// which can come before the kill when the parent is slow to send it.
+	for {
+		time.Sleep(time.Hour)
+	}
 }
 
 // crashChild starts the child in mode on path, waits until it has reported
