@@ -107,8 +107,11 @@ func copyGuarded(dst, src []byte, mapped MMap, how access) (int, error) {
 	for done < n {
 		step := min(n-done, int(page-(addr(mapped)+uintptr(done))%page))
 		if at, faulted := guard(func() { copy(dst[done:done+step], src[done:done+step]) }, true); faulted {
-			if at == 0 { // not reported; the page is the one this step copies
-				at = addr(mapped) + uintptr(done)
+			// The step lies in one page of the mapping, so that page is the
+			// one that faulted whatever address the system gave: qemu-user
+			// gives none, or one from elsewhere.
+			if here := addr(mapped) + uintptr(done); at < here || at-here >= uintptr(step) {
+				at = here
 			}
 			return done, faultError(mapped, at, how)
 		}

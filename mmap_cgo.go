@@ -36,11 +36,11 @@ func sysMap(req *mapReq) (unsafe.Pointer, error) {
 		thp_size:  C.size_t(req.thpSize),
 	}
 	p, err := C.hm_map(&m)
+	req.size = uintptr(m.size) // on failure: what the failed step covered, or 0
 	if p == nil {
 		req.failedStep = int(m.failed_step)
 		return nil, err
 	}
-	req.size = uintptr(m.size)
 	req.info = Info{
 		Kind:      PageKind(m.kind),
 		PageSize:  int(m.page_size),

@@ -26,7 +26,7 @@ type mapReq struct {
 	length      uintptr // page aligned
 	hugeSize    uintptr // hugetlb page size for HUGE/HUGETLB; 0: none
 	thpSize     uintptr // THP size for HUGE; 0: no THP rung
-	size        uintptr // out: bytes mapped, for munmap
+	size        uintptr // out: bytes mapped, for munmap; on failure, what the failed step covered
 	info        Info    // out
 	failedStep  int     // out, on failure
 }
@@ -102,7 +102,8 @@ func mapError(req *mapReq, errno error) error {
 		}
 		return err
 	case stepLock:
-		return lockError(req.length, errno)
+		// The THP rung locks its whole aligned range, more than asked.
+		return lockError(max(req.size, req.length), errno)
 	}
 	if req.flags&HUGETLB != 0 && (errors.Is(errno, syscall.ENOMEM) || errors.Is(errno, syscall.EINVAL) && req.fd < 0) {
 		return fmt.Errorf("%w: %s: %w", ErrNoHugePages, hugetlbPool(int(req.hugeSize)), os.NewSyscallError("mmap", errno))

@@ -46,10 +46,6 @@ import (
 var registry struct {
 	sync.Mutex // writers: register and unregister
 	liveSet    // readers: lookup and exact, with no lock
-
-	// live is not used. reliability_linux_test.go presizes it, from when
-	// the registry was a hash map; delete it with that block.
-	live map[uintptr]*region
 }
 
 // liveSet is the two indexes. Its zero value is empty.
