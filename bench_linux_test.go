@@ -27,7 +27,7 @@ func benchBytes() int {
 // reservePool makes room for n bytes of default-size hugetlb pages, or
 // reports why not.
 func reservePool(b *testing.B, n int) bool {
-	huge := DefaultHugePageSize()
+	huge := DefaultHugetlbPageSize()
 	path := hugepagesDir + "/hugepages-" + strconv.Itoa(huge>>10) + "kB/nr_hugepages"
 	old, err := readInt(path)
 	if err != nil || os.Geteuid() != 0 {

@@ -1,6 +1,15 @@
 package mmap
 
-import "errors"
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"syscall"
+)
+
+// The package's errors: the sentinels callers test with errors.Is, and the
+// portable words that explain a failed map.
 
 // Argument errors. Each error this package returns for a bad argument wraps
 // one of these, with the offending values in its message, so callers test for
@@ -32,10 +41,10 @@ var (
 
 // Errors for what the system could not give. Each wraps the errno as well.
 var (
-	// ErrNoHugePages: HUGETLB was required and the system has no hugetlb
+	// ErrNoHugetlbPages: HUGETLB was required and the system has no hugetlb
 	// pages of the size asked for (none reserved, too few free, or no such
 	// size). The message gives the pool's counts.
-	ErrNoHugePages = errors.New("mmap: no hugetlb pages")
+	ErrNoHugetlbPages = errors.New("mmap: no hugetlb pages")
 	// ErrMemlockLimit: locking (LOCK, LOCK_ONFAULT, Lock) hit the
 	// process's RLIMIT_MEMLOCK; the message gives the limit.
 	ErrMemlockLimit = errors.New("mmap: locked-memory limit reached")
@@ -45,3 +54,17 @@ var (
 	// read it, a page made read-only by Protect, a hugetlb pool run dry.
 	ErrFault = errors.New("mmap: fault in mapped memory")
 )
+
+// notInside is the error for memory no live mapping holds.
+func notInside(m MMap) error {
+	return fmt.Errorf("%w: %d bytes at %#x are not inside a live mapping", ErrNotMapped, len(m), addr(m))
+}
+
+// explainMapError names the file in a failed map and, where the kernel's
+// errno is vague (ENODEV for a directory), says what was really wrong.
+func explainMapError(f *os.File, err error) error {
+	if fi, statErr := f.Stat(); statErr == nil && fi.IsDir() {
+		err = syscall.EISDIR
+	}
+	return &fs.PathError{Op: "mmap", Path: f.Name(), Err: err}
+}

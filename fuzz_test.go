@@ -68,7 +68,7 @@ func probeOrNil(t testing.TB, dir string) any {
 // a system error naming its call or file: an error a caller can act on.
 func isKnownError(err error) bool {
 	for _, s := range []error{ErrInvalidOffset, ErrInvalidLength, ErrInvalidProt, ErrInvalidFlags,
-		ErrInvalidAdvice, ErrNoFile, ErrNotMapped, ErrNoHugePages, ErrMemlockLimit, errors.ErrUnsupported} {
+		ErrInvalidAdvice, ErrNoFile, ErrNotMapped, ErrNoHugetlbPages, ErrMemlockLimit, errors.ErrUnsupported} {
 		if errors.Is(err, s) {
 			return true
 		}
@@ -145,7 +145,7 @@ func FuzzMapRegion(f *testing.F) {
 					}
 				}); err != nil {
 					info, _ := m.Info()
-					pools, _ := HugePagePools()
+					pools, _ := HugetlbPools()
 					m.Unmap()
 					t.Fatalf("MapRegion(%d, %#x, %#x) succeeded (Info %+v; hugetlb pools %+v) but reading it faults: %v",
 						length, prot, flags, info, pools, err)

@@ -19,8 +19,8 @@ import (
 // MAP_POPULATE, and on the THP rung touches the pages after the advice.
 func TestPopulateWithMapFlag(t *testing.T) {
 	skipUnderQEMU(t, "pagemap is the emulator's")
-	populateWithMapFlag(true)
-	t.Cleanup(func() { populateWithMapFlag(false) })
+	populateByMapFlag.Store(true)
+	t.Cleanup(func() { populateByMapFlag.Store(false) })
 	const pages = 16
 	for _, flags := range []int{ANON | POPULATE, ANON | POPULATE | HUGE} {
 		m := mustMap(t, nil, pages*page, RDWR, flags, 0)
@@ -64,7 +64,7 @@ func TestLockOnFaultAtMapTime(t *testing.T) {
 }
 
 func TestHugetlbRequired(t *testing.T) {
-	huge := DefaultHugePageSize()
+	huge := DefaultHugetlbPageSize()
 	pool := setPool(t, huge, 4)
 	if got := pool.Available(); got < 4 {
 		t.Skipf("the kernel found %d of 4 hugetlb pages (memory too fragmented to reserve more)", got)
@@ -90,18 +90,18 @@ func TestHugetlbRequired(t *testing.T) {
 	want := pool
 	want.Free -= 2
 	if got := poolOf(t, huge); got != want {
-		t.Fatalf("HugePagePools() has the pool %+v; want %+v (2 pages fewer free than %+v)", got, want, pool)
+		t.Fatalf("HugetlbPools() has the pool %+v; want %+v (2 pages fewer free than %+v)", got, want, pool)
 	}
 }
 
 // Without pages in the pool a required-hugetlb map fails clearly, and a
 // best-effort one falls back to transparent hugepages.
 func TestHugepageFallbacks(t *testing.T) {
-	huge := DefaultHugePageSize()
+	huge := DefaultHugetlbPageSize()
 	pool := setPool(t, huge, 0)
 	_, err := MapRegion(nil, huge, RDWR, ANON|HUGETLB, 0)
-	if !errors.Is(err, ErrNoHugePages) || !errors.Is(err, syscall.ENOMEM) || !strings.Contains(err.Error(), fmt.Sprintf("%d in the pool", pool.Total)) {
-		t.Fatalf("HUGETLB with an empty pool: got %v; want ErrNoHugePages wrapping ENOMEM and naming the pool", err)
+	if !errors.Is(err, ErrNoHugetlbPages) || !errors.Is(err, syscall.ENOMEM) || !strings.Contains(err.Error(), fmt.Sprintf("%d in the pool", pool.Total)) {
+		t.Fatalf("HUGETLB with an empty pool: got %v; want ErrNoHugetlbPages wrapping ENOMEM and naming the pool", err)
 	}
 
 	const n = 4 << 20
@@ -127,7 +127,7 @@ func TestHugepageFallbacks(t *testing.T) {
 
 // With pages in the pool, best effort takes them.
 func TestHugeUsesThePool(t *testing.T) {
-	huge := DefaultHugePageSize()
+	huge := DefaultHugetlbPageSize()
 	if got := setPool(t, huge, 2).Available(); got < 2 {
 		t.Skipf("the kernel found %d of 2 hugetlb pages (memory too fragmented)", got)
 	}
@@ -148,7 +148,7 @@ func TestHugeUsesThePool(t *testing.T) {
 // POPULATE reports a pool that runs dry; MAP_POPULATE would not.
 func TestHugetlbPopulateFailureLeavesNothing(t *testing.T) {
 	needPopulateAdvice(t)
-	huge := DefaultHugePageSize()
+	huge := DefaultHugetlbPageSize()
 	pool := setPool(t, huge, 1)
 	if pool.Available() < 1 {
 		t.Skip("the kernel could not find a hugetlb page to put in the pool (memory too fragmented)")
@@ -157,8 +157,8 @@ func TestHugetlbPopulateFailureLeavesNothing(t *testing.T) {
 	// NORESERVE skips the reservation at mmap time, so the pool runs dry
 	// only when the pages are faulted in.
 	_, err := MapRegion(nil, 2*huge, RDWR, ANON|HUGETLB|POPULATE|NORESERVE, 0)
-	if !errors.Is(err, ErrNoHugePages) || !errors.Is(err, syscall.EFAULT) || !strings.Contains(fmt.Sprint(err), "MADV_POPULATE_WRITE") {
-		t.Fatalf("populating 2 hugepages from a pool of 1: got %v; want ErrNoHugePages from MADV_POPULATE_WRITE", err)
+	if !errors.Is(err, ErrNoHugetlbPages) || !errors.Is(err, syscall.EFAULT) || !strings.Contains(fmt.Sprint(err), "MADV_POPULATE_WRITE") {
+		t.Fatalf("populating 2 hugepages from a pool of 1: got %v; want ErrNoHugetlbPages from MADV_POPULATE_WRITE", err)
 	}
 	if liveMappings() != n {
 		t.Fatal("the failed map stayed in the registry")
@@ -175,12 +175,12 @@ func TestHugetlbPopulateFailureLeavesNothing(t *testing.T) {
 }
 
 func TestHugetlbOneGiB(t *testing.T) {
-	if !hasHugePageSize(1 << 30) {
+	if !hasHugetlbPageSize(1 << 30) {
 		t.Skip("this kernel has no 1 GiB hugepage size")
 	}
 	setPool(t, 1<<30, 0)
 	_, err := MapRegion(nil, 1<<30, RDWR, ANON|HUGETLB|HUGE_1GB, 0)
-	if !errors.Is(err, ErrNoHugePages) || !strings.Contains(err.Error(), "1073741824-byte pages") {
+	if !errors.Is(err, ErrNoHugetlbPages) || !strings.Contains(err.Error(), "1073741824-byte pages") {
 		t.Fatalf("1 GiB HUGETLB with an empty pool: got %v", err)
 	}
 	if setPool(t, 1<<30, 1).Available() < 1 {
@@ -203,7 +203,7 @@ func TestHugetlbOneGiB(t *testing.T) {
 func TestHugetlbNeedsAnonymousOrHugetlbfs(t *testing.T) {
 	f := tempFile(t, pattern(4<<20), os.O_RDWR)
 	_, err := Map(f, RDWR, HUGETLB)
-	if !errors.Is(err, ErrNoHugePages) || !strings.Contains(err.Error(), "hugetlbfs") {
-		t.Fatalf("HUGETLB on a regular file: got %v; want ErrNoHugePages saying why", err)
+	if !errors.Is(err, ErrNoHugetlbPages) || !strings.Contains(err.Error(), "hugetlbfs") {
+		t.Fatalf("HUGETLB on a regular file: got %v; want ErrNoHugetlbPages saying why", err)
 	}
 }

@@ -173,7 +173,7 @@ func TestNoReserve(t *testing.T) {
 // A file on hugetlbfs maps with its hugepages; HUGE or HUGETLB make the
 // package look, so Info knows.
 func TestHugetlbfsFile(t *testing.T) {
-	huge := DefaultHugePageSize()
+	huge := DefaultHugetlbPageSize()
 	if got := setPool(t, huge, 2).Available(); got < 2 {
 		t.Skipf("the kernel found %d of 2 hugetlb pages (memory too fragmented)", got)
 	}
@@ -251,16 +251,16 @@ func TestSystemQueries(t *testing.T) {
 	if PageSize() != os.Getpagesize() {
 		t.Fatalf("PageSize %d", PageSize())
 	}
-	pools, err := HugePagePools()
+	pools, err := HugetlbPools()
 	switch _, statErr := os.Stat(hugepagesDir); {
 	case errors.Is(statErr, fs.ErrNotExist):
-		if err == nil || DefaultHugePageSize() != 0 {
-			t.Fatalf("no %s: HugePagePools() = %+v, %v and DefaultHugePageSize() = %d; want an error and 0", hugepagesDir, pools, err, DefaultHugePageSize())
+		if err == nil || DefaultHugetlbPageSize() != 0 {
+			t.Fatalf("no %s: HugetlbPools() = %+v, %v and DefaultHugetlbPageSize() = %d; want an error and 0", hugepagesDir, pools, err, DefaultHugetlbPageSize())
 		}
 	case err != nil:
 		t.Fatal(err)
-	case !hasHugePageSize(DefaultHugePageSize()):
-		t.Fatalf("the default hugepage size %d is not among the pools %+v", DefaultHugePageSize(), pools)
+	case !hasHugetlbPageSize(DefaultHugetlbPageSize()):
+		t.Fatalf("the default hugepage size %d is not among the pools %+v", DefaultHugetlbPageSize(), pools)
 	}
 	b, err := os.ReadFile("/sys/kernel/mm/transparent_hugepage/enabled")
 	switch {

@@ -160,15 +160,15 @@ func TestWindowsLockOnFault(t *testing.T) {
 }
 
 // HUGETLB needs large pages: they map (with SeLockMemoryPrivilege held) and
-// Info says so, or the map fails with ErrNoHugePages saying why.
+// Info says so, or the map fails with ErrNoHugetlbPages saying why.
 func TestWindowsHugetlb(t *testing.T) {
 	lp := largePageMinimum()
 	t.Logf("GetLargePageMinimum: %d", lp)
 	const n = 3 << 20
 	m, err := MapRegion(nil, n, RDWR, ANON|HUGETLB, 0)
 	if err != nil {
-		if !errors.Is(err, ErrNoHugePages) {
-			t.Fatalf("ANON|HUGETLB: %v, want success or ErrNoHugePages", err)
+		if !errors.Is(err, ErrNoHugetlbPages) {
+			t.Fatalf("ANON|HUGETLB: %v, want success or ErrNoHugetlbPages", err)
 		}
 		if lp != 0 && enableLockMemory() != nil {
 			var errno syscall.Errno
@@ -194,11 +194,11 @@ func TestWindowsHugetlb(t *testing.T) {
 	}
 
 	f := tempFile(t, pattern(64<<10), os.O_RDWR)
-	if err := mapFails(t, f, page, RDONLY, HUGETLB, 0); err != nil && (!errors.Is(err, ErrNoHugePages) || !errors.Is(err, errors.ErrUnsupported)) {
-		t.Errorf("HUGETLB file map: %v, want ErrNoHugePages and ErrUnsupported", err)
+	if err := mapFails(t, f, page, RDONLY, HUGETLB, 0); err != nil && (!errors.Is(err, ErrNoHugetlbPages) || !errors.Is(err, errors.ErrUnsupported)) {
+		t.Errorf("HUGETLB file map: %v, want ErrNoHugetlbPages and ErrUnsupported", err)
 	}
-	if err := mapFails(t, nil, 1<<30, RDWR, ANON|HUGETLB|HUGE_1GB, 0); err != nil && !errors.Is(err, ErrNoHugePages) {
-		t.Errorf("HUGETLB|HUGE_1GB: %v, want ErrNoHugePages", err)
+	if err := mapFails(t, nil, 1<<30, RDWR, ANON|HUGETLB|HUGE_1GB, 0); err != nil && !errors.Is(err, ErrNoHugetlbPages) {
+		t.Errorf("HUGETLB|HUGE_1GB: %v, want ErrNoHugetlbPages", err)
 	}
 }
 

@@ -2,6 +2,9 @@ package mmap
 
 import "fmt"
 
+// What a mapping got when it was made: its kind of pages, their size,
+// whether it was populated and locked.
+
 // PageKind is the kind of pages behind a mapping.
 type PageKind int
 

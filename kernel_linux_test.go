@@ -355,9 +355,9 @@ func lockPool(t testing.TB) {
 
 // poolOf is the pool of size-byte pages, or a zero pool with Size 0 where
 // the system has none.
-func poolOf(t testing.TB, size int) HugePagePool {
+func poolOf(t testing.TB, size int) HugetlbPool {
 	t.Helper()
-	pools, err := HugePagePools()
+	pools, err := HugetlbPools()
 	if err != nil && !errors.Is(err, fs.ErrNotExist) {
 		t.Fatal(err)
 	}
@@ -366,12 +366,12 @@ func poolOf(t testing.TB, size int) HugePagePool {
 			return p
 		}
 	}
-	return HugePagePool{}
+	return HugetlbPool{}
 }
 
 // setPool makes n hugetlb pages of size bytes available to the test (see
 // resizePool), or skips the test where the pool cannot be changed.
-func setPool(t *testing.T, size, n int) HugePagePool {
+func setPool(t *testing.T, size, n int) HugetlbPool {
 	t.Helper()
 	skipUnderQEMU(t, "hugetlb pools and smaps are the host's")
 	p, err := resizePool(t, size, n)
@@ -388,17 +388,17 @@ func setPool(t *testing.T, size, n int) HugePagePool {
 // returns the pool as it then is: Available() says how many pages the kernel
 // could find (memory may be too fragmented for all n). Its error says why
 // this process cannot change the pool.
-func resizePool(t testing.TB, size, n int) (HugePagePool, error) {
+func resizePool(t testing.TB, size, n int) (HugetlbPool, error) {
 	t.Helper()
 	if os.Geteuid() != 0 {
-		return HugePagePool{}, errors.New("setting vm.nr_hugepages needs root; CI runs as root")
+		return HugetlbPool{}, errors.New("setting vm.nr_hugepages needs root; CI runs as root")
 	}
 	if size == 0 {
-		return HugePagePool{}, errors.New("this kernel has no hugetlb pages")
+		return HugetlbPool{}, errors.New("this kernel has no hugetlb pages")
 	}
 	dir := fmt.Sprintf("%s/hugepages-%dkB", hugepagesDir, size>>10)
 	if _, err := os.Stat(dir); err != nil {
-		return HugePagePool{}, fmt.Errorf("no %d-byte hugetlb pages on this kernel: %w", size, err)
+		return HugetlbPool{}, fmt.Errorf("no %d-byte hugetlb pages on this kernel: %w", size, err)
 	}
 	lockPool(t)
 	set := func(name string, v int) error {
@@ -428,7 +428,7 @@ func resizePool(t testing.TB, size, n int) (HugePagePool, error) {
 		}
 		if err := set(c.name, v); err != nil {
 			if errors.Is(err, fs.ErrPermission) || errors.Is(err, syscall.EROFS) {
-				return HugePagePool{}, fmt.Errorf("the hugetlb pool cannot be changed here (read-only sysfs, or no CAP_SYS_ADMIN): %w", err)
+				return HugetlbPool{}, fmt.Errorf("the hugetlb pool cannot be changed here (read-only sysfs, or no CAP_SYS_ADMIN): %w", err)
 			}
 			t.Fatal(err)
 		}
@@ -454,7 +454,7 @@ func poolOvercommit(t testing.TB, size int) int {
 
 // poolSame reports whether the pool of a's size is as it was in a: pages,
 // free pages and reservations.
-func poolSame(t testing.TB, a HugePagePool) bool {
+func poolSame(t testing.TB, a HugetlbPool) bool {
 	t.Helper()
 	b := poolOf(t, a.Size)
 	return a == b

@@ -61,8 +61,6 @@ static size_t round_up(size_t n, size_t to) { return (n + to - 1) / to * to; }
  * where they are missing, hm_map passes MAP_POPULATE instead. */
 static int populate_state; /* 0 unknown, 1 madvise, -1 MAP_POPULATE; racing probes agree */
 
-void hm_populate_with_map_flag(int on) { __atomic_store_n(&populate_state, on ? -1 : 0, __ATOMIC_RELAXED); }
-
 static int populate_by_madvise(void) {
 #ifdef __linux__
 	int s = __atomic_load_n(&populate_state, __ATOMIC_RELAXED);
@@ -108,10 +106,7 @@ static int finish(struct hm_map *m, void *p, int map_populated) {
 	m->populated = map_populated;
 #ifdef __linux__
 	if ((m->flags & HM_POPULATE) && !map_populated) {
-		/* Write-populate only private anonymous memory: on a shared file
-		 * map it would dirty every page, on a COPY map copy the file. */
-		int writable = (m->prot & (HM_RDWR | HM_COPY)) != 0;
-		int advice = (m->flags & HM_ANON) && writable ? MADV_POPULATE_WRITE : MADV_POPULATE_READ;
+		int advice = m->populate_write ? MADV_POPULATE_WRITE : MADV_POPULATE_READ;
 		int r;
 		do
 			r = madvise(p, m->size, advice);
@@ -200,9 +195,8 @@ static void *try_thp(struct hm_map *m, int extra, int map_populated) {
 	/* MAP_POPULATE would have faulted base pages before the advice; on
 	 * kernels without MADV_POPULATE_* touch the pages after it instead. */
 	if (map_populated) {
-		int write = (m->prot & (HM_RDWR | HM_COPY)) != 0;
 		for (size_t i = 0; i < size; i += (size_t)sysconf(_SC_PAGESIZE)) {
-			if (write)
+			if (m->populate_write)
 				((volatile char *)p)[i] = 0;
 			else
 				(void)((volatile char *)p)[i];
@@ -225,7 +219,7 @@ void *hm_map(struct hm_map *m) {
 		return NULL;
 	}
 #ifdef MAP_POPULATE
-	if ((m->flags & HM_POPULATE) && !populate_by_madvise()) {
+	if ((m->flags & HM_POPULATE) && (m->populate_by_map_flag || !populate_by_madvise())) {
 		extra |= MAP_POPULATE;
 		map_populated = 1;
 	}
@@ -307,10 +301,7 @@ int hm_unlock(void *addr, size_t length) {
 #endif
 }
 
-/* prot < 0 is PROT_NONE. */
-int hm_protect(void *addr, size_t length, int prot) {
-	return mprotect(addr, length, prot < 0 ? PROT_NONE : native_prot(prot));
-}
+int hm_protect(void *addr, size_t length, int prot) { return mprotect(addr, length, native_prot(prot)); }
 
 int hm_populate(void *addr, size_t length, int write, int file) {
 #ifdef __linux__

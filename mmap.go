@@ -34,7 +34,7 @@
 // bound checked. Discard, the only operation that changes data, is kept
 // apart from Advise.
 //
-// [PageSize], [HugePagePools], [DefaultHugePageSize], [THPMode], [THPSize]
+// [PageSize], [HugetlbPools], [DefaultHugetlbPageSize], [THPMode], [THPSize]
 // and [Backend] describe the system. Each flag and method says which call it
 // makes and what happens on platforms without it.
 //
@@ -44,11 +44,12 @@
 // (mmap.c) over libc's mmap, munmap, msync, mlock, mlock2, munlock, madvise,
 // mprotect, mincore and mremap, so the constants come from the platform's
 // own headers and page faults taken inside those calls (populate, lock) do
-// not hold a Go scheduler P. With CGO_ENABLED=0 the same operations go
-// through the standard library's syscall package, with fewer hints: no
-// hugepage ladder (HUGE gives base pages), no HUGETLB or LOCK_ONFAULT, and
-// Resize by copying; [Backend] says which path a binary uses. Windows uses
-// CreateFileMapping and MapViewOfFile through the syscall package.
+// not hold a Go scheduler P. With CGO_ENABLED=0 the same operations are
+// system calls made from Go, with the constants of package syscall and
+// fewer hints: no hugepage ladder (HUGE gives base pages), no HUGETLB or
+// LOCK_ONFAULT, and outside Linux Resize by copying; [Backend] says which
+// path a binary uses. Windows uses CreateFileMapping and MapViewOfFile
+// through the syscall package.
 //
 // # Concurrency
 //
@@ -78,7 +79,6 @@ import (
 	"math"
 	"os"
 	"syscall"
-	"unsafe"
 )
 
 // Protection bits for the prot argument, with the values of mmap-go.
@@ -129,9 +129,9 @@ const (
 	HUGE
 
 	// HUGETLB requires hugetlb pages (MAP_HUGETLB): the map fails with
-	// ErrNoHugePages instead of falling back. Anonymous maps and hugetlbfs
+	// ErrNoHugetlbPages instead of falling back. Anonymous maps and hugetlbfs
 	// files only. Windows: large pages for anonymous maps (SEC_LARGE_PAGES;
-	// the process needs SeLockMemoryPrivilege, else ErrNoHugePages). Other
+	// the process needs SeLockMemoryPrivilege, else ErrNoHugetlbPages). Other
 	// systems: ErrUnsupported.
 	HUGETLB
 
@@ -357,15 +357,6 @@ func empty(f *os.File) (MMap, error) {
 	return MMap{}, nil
 }
 
-// explainMapError names the file in a failed map and, where the kernel's
-// errno is vague (ENODEV for a directory), says what was really wrong.
-func explainMapError(f *os.File, err error) error {
-	if fi, statErr := f.Stat(); statErr == nil && fi.IsDir() {
-		err = syscall.EISDIR
-	}
-	return &fs.PathError{Op: "mmap", Path: f.Name(), Err: err}
-}
-
 // Lock keeps the mapped region in physical memory, ensuring that it will not be
 // swapped out. m may be any sub-slice of a mapping; the whole pages that
 // cover it are locked (mlock on Unix, VirtualLock on Windows).
@@ -381,42 +372,6 @@ func (m MMap) Unlock() error { return m.onPages(osUnlock) }
 // Windows). m may be any sub-slice of a mapping; the whole pages that cover it
 // are written. Flushing an ANON or COPY mapping does nothing and succeeds.
 func (m MMap) Flush() error { return m.onPages(osFlush) }
-
-func notInside(m MMap) error {
-	return fmt.Errorf("%w: %d bytes at %#x are not inside a live mapping", ErrNotMapped, len(m), addr(m))
-}
-
-// onPages runs op on the page-aligned range, relative to its mapping's base,
-// that covers m. An empty m has no pages and succeeds.
-func (m MMap) onPages(op func(r *region, off, n uintptr) error) error {
-	if len(m) == 0 {
-		return nil
-	}
-	r, off, n, err := m.pages(false)
-	if err != nil {
-		return err
-	}
-	return op(r, off, n)
-}
-
-// pages finds the live mapping that holds m, and the page-aligned range
-// relative to its base that covers m or, with inside, that lies within m
-// (possibly empty).
-func (m MMap) pages(inside bool) (r *region, off, n uintptr, err error) {
-	r, start := lookup(m)
-	if r == nil {
-		return nil, 0, 0, notInside(m)
-	}
-	page := r.pageSize()
-	end := start + uintptr(len(m))
-	if inside {
-		start += page - 1
-	} else {
-		end += page - 1
-	}
-	off, end = start&^(page-1), end&^(page-1)
-	return r, off, max(end, off) - off, nil
-}
 
 // Unmap deletes the memory mapped region and sets m to nil.
 // Trying to read or write any remaining references to m after Unmap is called will
@@ -459,35 +414,3 @@ func (m *MMap) Unmap() error {
 // Backend names the implementation this binary uses: "cgo" (the C shim),
 // "syscall" (pure Go, Unix with CGO_ENABLED=0), "windows", or "unsupported".
 func Backend() string { return backend }
-
-// region is one live mapping as the OS made it. Its fields do not change
-// after osMap* returns it.
-type region struct {
-	base   unsafe.Pointer // start of what the OS mapped; page aligned
-	size   uintptr        // bytes the OS mapped, as its unmap call needs
-	lead   uintptr        // bytes between base and the caller's first byte
-	len    int            // bytes handed to the caller
-	prot   int            // the prot bits it was mapped with
-	flags  int            // the flags it was mapped with
-	offset int64          // the file offset of the caller's first byte
-	info   Info           // what the mapping got
-	//lint:ignore U1000 empty on Unix; the Windows backend keeps its handles here
-	sys sysRegion // what else the OS needs to flush or unmap it
-}
-
-// data is the caller's view of r.
-func (r *region) data() MMap {
-	return unsafe.Slice((*byte)(unsafe.Add(r.base, r.lead)), r.len)
-}
-
-// pageSize is the unit the kernel takes ranges of r in: its hugepages for
-// hugetlb (transparent hugepages split for any base-page range).
-func (r *region) pageSize() uintptr {
-	if r.info.Kind == HugetlbPages {
-		return uintptr(r.info.PageSize)
-	}
-	return uintptr(os.Getpagesize())
-}
-
-// start is the address of the caller's first byte.
-func (r *region) start() uintptr { return uintptr(r.base) + r.lead }

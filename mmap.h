@@ -43,6 +43,8 @@ struct hm_map {
 	size_t length;     /* bytes, > 0, page aligned */
 	size_t huge_size;  /* hugetlb page size for HM_HUGE/HM_HUGETLB; 0: the default */
 	size_t thp_size;   /* the transparent hugepage size (PMD size); 0: no THP rung */
+	int populate_write; /* HM_POPULATE faults pages in for writing, else for reading */
+	int populate_by_map_flag; /* HM_POPULATE uses MAP_POPULATE, as before Linux 5.14, without probing */
 	/* Out, valid when hm_map returns non-NULL. */
 	size_t size;       /* bytes mapped from the returned address (for munmap) */
 	size_t page_size;  /* bytes per page the mapping uses (hugetlb) or is aligned for (THP) */
@@ -64,11 +66,6 @@ enum {
  * populate and lock. Returns the mapping's start, or NULL with errno set and
  * nothing left mapped. */
 void *hm_map(struct hm_map *m);
-
-/* hm_populate_with_map_flag makes hm_map populate as on kernels before 5.14
- * (on != 0: mmap's MAP_POPULATE) or probe again (on == 0), so tests reach
- * that path on any kernel. */
-void hm_populate_with_map_flag(int on);
 
 /* Advice values: Go's Advice constants. hm_advise maps them to MADV_* and
  * fails with ENOSYS where this platform has no such advice. */

@@ -34,6 +34,9 @@ func sysMap(req *mapReq) (unsafe.Pointer, error) {
 		length:    C.size_t(req.length),
 		huge_size: C.size_t(req.hugeSize),
 		thp_size:  C.size_t(req.thpSize),
+
+		populate_write:       cbool(populatesForWriting(req.prot, req.flags)),
+		populate_by_map_flag: cbool(req.populateByMapFlag),
 	}
 	p, err := C.hm_map(&m)
 	req.size = uintptr(m.size) // on failure: what the failed step covered, or 0
@@ -75,15 +78,11 @@ func sysAdvise(addr unsafe.Pointer, length uintptr, advice Advice) error {
 	return check(r, err)
 }
 
-// sysProtect sets prot (RDONLY, RDWR, EXEC bits), or no access for prot < 0.
+// sysProtect sets prot (RDONLY, RDWR, EXEC bits).
 func sysProtect(addr unsafe.Pointer, length uintptr, prot int) error {
 	r, err := C.hm_protect(addr, C.size_t(length), C.int(prot))
 	return check(r, err)
 }
-
-// populateWithMapFlag makes POPULATE use MAP_POPULATE, as on kernels before
-// 5.14, or (false) go back to probing; for tests of that path.
-func populateWithMapFlag(on bool) { C.hm_populate_with_map_flag(cbool(on)) }
 
 // sysPopulate makes a range resident for ReadAt or WriteAt; ENOSYS where
 // the system has no MADV_POPULATE_*.

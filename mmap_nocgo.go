@@ -11,11 +11,13 @@ import (
 	"unsafe"
 )
 
-// The pure-Go twin of mmap_cgo.go, for CGO_ENABLED=0: the same operations
-// through package syscall, whose constants are this platform's own. It has
-// fewer hints than the C shim: no hugepage ladder (HUGE maps base pages and
-// Info says so), no HUGETLB or LOCK_ONFAULT (errors.ErrUnsupported), and
-// POPULATE only on Linux.
+// The pure-Go twin of mmap_cgo.go, for CGO_ENABLED=0: the same sys*
+// functions through system calls made from Go, with this platform's own
+// constants from package syscall. It has fewer hints than the C shim: no
+// hugepage ladder (HUGE maps base pages and Info says so), no HUGETLB or
+// LOCK_ONFAULT (errors.ErrUnsupported), and POPULATE and in-place Resize
+// only on Linux. Mapping and unmapping are per system, in
+// mmap_nocgo_linux.go and mmap_nocgo_bsd.go.
 
 const backend = "syscall"
 
@@ -27,16 +29,9 @@ func sysMap(req *mapReq) (unsafe.Pointer, error) {
 		return nil, errNeedsCgo
 	}
 	if req.length > math.MaxInt {
-		// syscall.Mmap takes an int; the kernel refuses such a length
-		// with ENOMEM, as the cgo backend reports it.
+		// The kernel refuses such a length with ENOMEM, as the cgo
+		// backend reports it.
 		return nil, syscall.ENOMEM
-	}
-	p := syscall.PROT_READ
-	if req.prot&(RDWR|COPY) != 0 {
-		p |= syscall.PROT_WRITE
-	}
-	if req.prot&EXEC != 0 {
-		p |= syscall.PROT_EXEC
 	}
 	f, fd, offset := syscall.MAP_SHARED, req.fd, req.offset
 	if req.prot&COPY != 0 {
@@ -58,16 +53,15 @@ func sysMap(req *mapReq) (unsafe.Pointer, error) {
 			req.info = Info{Kind: HugetlbPages, PageSize: size}
 		}
 	}
-	b, err := syscall.Mmap(fd, offset, int(req.size), p, f)
+	addr, err := mapPages(req.size, nativeProt(req.prot), f, fd, offset)
 	if err != nil {
 		return nil, err
 	}
-	addr := unsafe.Pointer(unsafe.SliceData(b))
 	if req.flags&POPULATE != 0 {
 		req.failedStep = stepPopulate
 		populated, err := populateAtMap(addr, req)
 		if err != nil {
-			syscall.Munmap(b)
+			sysUnmap(addr, req.size)
 			return nil, err
 		}
 		req.info.Populated = populated
@@ -75,7 +69,7 @@ func sysMap(req *mapReq) (unsafe.Pointer, error) {
 	if req.flags&LOCK != 0 {
 		req.failedStep = stepLock
 		if err := sysLock(addr, req.size, false); err != nil {
-			syscall.Munmap(b)
+			sysUnmap(addr, req.size)
 			return nil, err
 		}
 		req.info.Populated, req.info.Locked = true, true
@@ -83,10 +77,16 @@ func sysMap(req *mapReq) (unsafe.Pointer, error) {
 	return addr, nil
 }
 
-// sysUnmap rebuilds the slice syscall.Mmap returned: syscall.Munmap finds its
-// mapping by the address of the last byte.
-func sysUnmap(addr unsafe.Pointer, length uintptr) error {
-	return syscall.Munmap(unsafe.Slice((*byte)(addr), length))
+// nativeProt is this platform's PROT_* for prot (RDONLY, RDWR, COPY, EXEC).
+func nativeProt(prot int) int {
+	p := syscall.PROT_READ
+	if prot&(RDWR|COPY) != 0 {
+		p |= syscall.PROT_WRITE
+	}
+	if prot&EXEC != 0 {
+		p |= syscall.PROT_EXEC
+	}
+	return p
 }
 
 func sysSync(addr unsafe.Pointer, length uintptr, async bool) error {
@@ -109,7 +109,7 @@ func sysUnlock(addr unsafe.Pointer, length uintptr) error {
 }
 
 func sysAdvise(addr unsafe.Pointer, length uintptr, a Advice) error {
-	native, ok := nativeAdvice(a)
+	native, ok := nativeAdvices[a]
 	if !ok {
 		return syscall.ENOSYS
 	}
@@ -117,29 +117,16 @@ func sysAdvise(addr unsafe.Pointer, length uintptr, a Advice) error {
 }
 
 func sysProtect(addr unsafe.Pointer, length uintptr, prot int) error {
-	p := syscall.PROT_READ
-	if prot&(RDWR|COPY) != 0 {
-		p |= syscall.PROT_WRITE
-	}
-	if prot&EXEC != 0 {
-		p |= syscall.PROT_EXEC
-	}
-	return rangeCall(syscall.SYS_MPROTECT, addr, length, uintptr(p))
+	return rangeCall(syscall.SYS_MPROTECT, addr, length, uintptr(nativeProt(prot)))
 }
 
-// sysPopulate is madvise(MADV_POPULATE_*) where nativeAdvice has it.
+// sysPopulate is madvise(MADV_POPULATE_*) where nativeAdvices has it.
 func sysPopulate(addr unsafe.Pointer, length uintptr, write, _ bool) error {
 	a := AdvicePopulateRead
 	if write {
 		a = AdvicePopulateWrite
 	}
 	return sysAdvise(addr, length, a)
-}
-
-// sysRemap leaves resizing to map-copy-unmap: syscall.Munmap could not find
-// a mapping that mremap had moved.
-func sysRemap(unsafe.Pointer, uintptr, uintptr) (unsafe.Pointer, error) {
-	return nil, syscall.ENOSYS
 }
 
 func sysMincore(addr unsafe.Pointer, length uintptr, vec []byte) error {

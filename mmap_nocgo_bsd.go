@@ -7,17 +7,34 @@ import (
 	"unsafe"
 )
 
+// Mapping without cgo on macOS and the BSDs: through package syscall, whose
+// Mmap knows each system's calling convention. Its Munmap finds a mapping
+// in syscall's own table by the slice Mmap returned, so unmapPages rebuilds
+// that slice, and there is no mremap here to move one.
+
+func mapPages(length uintptr, prot, flags, fd int, offset int64) (unsafe.Pointer, error) {
+	b, err := syscall.Mmap(fd, offset, int(length), prot, flags)
+	if err != nil {
+		return nil, err
+	}
+	return unsafe.Pointer(unsafe.SliceData(b)), nil
+}
+
+func sysUnmap(addr unsafe.Pointer, length uintptr) error {
+	return syscall.Munmap(unsafe.Slice((*byte)(addr), length))
+}
+
+// sysRemap leaves Resize to map-copy-unmap.
+func sysRemap(unsafe.Pointer, uintptr, uintptr) (unsafe.Pointer, error) {
+	return nil, syscall.ENOSYS
+}
+
 var nativeAdvices = map[Advice]int{
 	AdviceNormal: syscall.MADV_NORMAL, AdviceRandom: syscall.MADV_RANDOM,
 	AdviceSequential: syscall.MADV_SEQUENTIAL, AdviceWillNeed: syscall.MADV_WILLNEED,
 	adviceFree: syscall.MADV_FREE,
 	// No adviceDontNeed: here MADV_DONTNEED keeps the data, which would
 	// break Discard's promise of zeros.
-}
-
-func nativeAdvice(a Advice) (int, bool) {
-	native, ok := nativeAdvices[a]
-	return native, ok
 }
 
 // populateAtMap is a no-op here: these systems have no call that reports

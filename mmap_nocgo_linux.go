@@ -7,6 +7,10 @@ import (
 	"unsafe"
 )
 
+// Mapping without cgo on Linux: mmap, munmap and mremap as raw system calls
+// (mmapCall is per architecture), so that a mapping can move and grow in
+// place and be unmapped with any length, as the C shim's can.
+
 // Linux values that package syscall does not name, from the kernel's uapi
 // headers (the same on every Linux architecture).
 const (
@@ -18,7 +22,34 @@ const (
 	madvPopulateRead  = 22
 	madvPopulateWrite = 23
 	madvCollapse      = 25
+	mremapMayMove     = 1
+	hugetlbfsMagic    = 0x958458f6
 )
+
+func mapPages(length uintptr, prot, flags, fd int, offset int64) (unsafe.Pointer, error) {
+	return mmapCall(length, prot, flags, fd, offset)
+}
+
+func sysUnmap(addr unsafe.Pointer, length uintptr) error {
+	if _, _, errno := syscall.Syscall(syscall.SYS_MUNMAP, uintptr(addr), length, 0); errno != 0 {
+		return errno
+	}
+	return nil
+}
+
+// sysRemap resizes a mapping in place or moved (mremap MREMAP_MAYMOVE).
+func sysRemap(addr unsafe.Pointer, oldSize, newSize uintptr) (unsafe.Pointer, error) {
+	p, _, errno := syscall.Syscall6(syscall.SYS_MREMAP, uintptr(addr), oldSize, newSize, mremapMayMove, 0, 0)
+	if errno != 0 {
+		return nil, errno
+	}
+	return mappedAt(p), nil
+}
+
+// mappedAt is the address a system call mapped memory at, as a pointer. The
+// memory is the kernel's, outside Go's heap, so no pointer of Go's hides in
+// the integer: reading it through memory says so to vet's uintptr check.
+func mappedAt(p uintptr) unsafe.Pointer { return *(*unsafe.Pointer)(unsafe.Pointer(&p)) }
 
 var nativeAdvices = map[Advice]int{
 	AdviceNormal: syscall.MADV_NORMAL, AdviceRandom: syscall.MADV_RANDOM,
@@ -32,15 +63,13 @@ var nativeAdvices = map[Advice]int{
 	adviceFree: madvFree, adviceRemove: syscall.MADV_REMOVE,
 }
 
-func nativeAdvice(a Advice) (int, bool) {
-	native, ok := nativeAdvices[a]
-	return native, ok
-}
-
-// populateAtMap faults the new mapping in with MADV_POPULATE_READ/WRITE, as the C
-// shim does; before Linux 5.14 (EINVAL) it reads or writes one byte a page.
+// populateAtMap faults the new mapping in with MADV_POPULATE_READ/WRITE, as
+// the C shim does. Before Linux 5.14 (EINVAL) it touches each page instead:
+// a store into fresh private anonymous memory, which nobody else holds, or a
+// guarded read, so that a page past the end of a file fails the map as the
+// advice would (EFAULT) rather than the process.
 func populateAtMap(addr unsafe.Pointer, req *mapReq) (bool, error) {
-	write := req.flags&ANON != 0 && req.prot&(RDWR|COPY) != 0
+	write := populatesForWriting(req.prot, req.flags)
 	advice := uintptr(madvPopulateRead)
 	if write {
 		advice = madvPopulateWrite
@@ -50,24 +79,23 @@ func populateAtMap(addr unsafe.Pointer, req *mapReq) (bool, error) {
 		return err == nil, err
 	}
 	b := unsafe.Slice((*byte)(addr), req.size)
-	var sum byte
-	for i := 0; i < len(b); i += syscall.Getpagesize() {
-		if write {
+	page := syscall.Getpagesize()
+	if write {
+		for i := 0; i < len(b); i += page {
 			b[i] = 0
-		} else {
-			sum += b[i]
 		}
+		return true, nil
 	}
-	populateSink = sum // a read the compiler cannot drop
+	if _, faulted := touchRead(b, page); faulted {
+		return false, syscall.EFAULT
+	}
 	return true, nil
 }
-
-var populateSink byte
 
 // hugetlbfsPageSize is the page size of the hugetlbfs that holds fd, or 0.
 func hugetlbfsPageSize(fd int) int {
 	var st syscall.Statfs_t
-	if syscall.Fstatfs(fd, &st) != nil || uint32(st.Type) != 0x958458f6 { // HUGETLBFS_MAGIC
+	if syscall.Fstatfs(fd, &st) != nil || uint32(st.Type) != hugetlbfsMagic {
 		return 0
 	}
 	return int(st.Bsize)

@@ -35,7 +35,7 @@ const backend = "windows"
 //     GetLargePageMinimum pages (physical at creation, never paged out).
 //     Needs SeLockMemoryPrivilege ("Lock pages in memory") granted to the
 //     user; the package enables it in the token once. Otherwise an error
-//     wrapping ErrNoHugePages and the errno. Files: ErrNoHugePages and
+//     wrapping ErrNoHugetlbPages and the errno. Files: ErrNoHugetlbPages and
 //     ErrUnsupported. HUGE_1GB with HUGETLB: the same (no size choice).
 //   - LOCK: VirtualLock at map time (growing the working set as Lock does);
 //     on failure nothing stays mapped. Info.Locked and Populated are set.

@@ -3,6 +3,7 @@ package mmap
 import (
 	"fmt"
 	"os"
+	"unsafe"
 )
 
 // Operations on live mappings beyond mmap-go's. Each works on the whole
@@ -86,14 +87,14 @@ func AdviceSupported(a Advice) bool {
 			return false
 		}
 	}
-	m, err := MapRegion(nil, 2*span, RDWR, ANON, 0)
+	r, err := mapAnon(2*span, RDWR, ANON)
 	if err != nil {
 		return false
 	}
-	defer m.Unmap()
-	aligned := m[span-int(addr(m)%uintptr(span)):][:span]
-	aligned[0] = 1
-	return aligned.Advise(a) == nil
+	defer osUnmap(r)
+	off := uintptr(span) - uintptr(r.base)%uintptr(span)
+	*(*byte)(unsafe.Add(r.base, off)) = 1
+	return osAdvise(r, off, uintptr(span), a) == nil
 }
 
 // DiscardMode says how Discard throws pages away.

@@ -743,7 +743,7 @@ func TestResidentMatchesFincore(t *testing.T) {
 // nil.
 func hugetlbMap(t *testing.T) MMap {
 	t.Helper()
-	huge := DefaultHugePageSize()
+	huge := DefaultHugetlbPageSize()
 	if huge == 0 {
 		t.Skip("this kernel has no hugetlb pages")
 	}
@@ -787,5 +787,28 @@ func TestOpsOnSliceOfHugetlbMap(t *testing.T) {
 		t.Errorf("Protect of a slice of a hugetlb map: %v", err)
 	} else if v := vmaOf(t, m); v.perms != "r--p" {
 		t.Errorf("the hugepage shows %s after Protect(RDONLY) of a slice of it, want r--p", v.perms)
+	}
+}
+
+// Linux resizes with mremap on both backends: a shrink stays where it is
+// (the pure-Go backend used to map anew and copy), and a grow keeps the
+// contents wherever the kernel puts it.
+func TestResizeUsesMremap(t *testing.T) {
+	data := pattern(8 * page)
+	m := mustMap(t, nil, 8*page, RDWR, ANON, 0)
+	defer func() { mustUnmap(t, &m) }()
+	copy(m, data)
+	base := addr(m)
+	if err := m.Resize(nil, 3*page, false); err != nil {
+		t.Fatal(err)
+	}
+	if addr(m) != base || !bytes.Equal(m, data[:3*page]) {
+		t.Fatalf("a shrink moved the mapping from %#x to %#x or lost bytes; mremap shrinks in place", base, addr(m))
+	}
+	if err := m.Resize(nil, 64*page, false); err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(m[:3*page], data[:3*page]) || m[64*page-1] != 0 {
+		t.Fatal("a grow lost the contents, or its new part is not zero")
 	}
 }

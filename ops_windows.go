@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"runtime/debug"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -68,10 +67,10 @@ func checkHints(flags int, anon bool) error {
 		return unsupported("LOCK_ONFAULT", "Windows cannot lock pages as they are first touched (there is no mlock2(MLOCK_ONFAULT)); use LOCK")
 	}
 	if flags&HUGETLB != 0 && !anon {
-		return fmt.Errorf("%w: HUGETLB maps anonymous memory only on windows (a file's section cannot use large pages): %w", ErrNoHugePages, errors.ErrUnsupported)
+		return fmt.Errorf("%w: HUGETLB maps anonymous memory only on windows (a file's section cannot use large pages): %w", ErrNoHugetlbPages, errors.ErrUnsupported)
 	}
 	if flags&HUGETLB != 0 && flags&HUGE_1GB != 0 {
-		return fmt.Errorf("%w: HUGE_1GB: a large-page section on windows uses GetLargePageMinimum's size (%d bytes) and cannot ask for 1 GiB pages: %w", ErrNoHugePages, largePageMinimum(), errors.ErrUnsupported)
+		return fmt.Errorf("%w: HUGE_1GB: a large-page section on windows uses GetLargePageMinimum's size (%d bytes) and cannot ask for 1 GiB pages: %w", ErrNoHugetlbPages, largePageMinimum(), errors.ErrUnsupported)
 	}
 	return nil
 }
@@ -80,7 +79,7 @@ func checkHints(flags int, anon bool) error {
 // unmaps r, closing everything it holds.
 func finishMap(r *region, flags int) (*region, error) {
 	if flags&POPULATE != 0 {
-		if err := populate(r, 0, r.size, r.sys.kind == anonView && r.prot&(RDWR|COPY) != 0); err != nil {
+		if err := populate(r, 0, r.size, populatesForWriting(r.prot, flags)); err != nil {
 			osUnmap(r)
 			return nil, fmt.Errorf("populating %d bytes: %w", r.size, err)
 		}
@@ -111,40 +110,31 @@ func populate(r *region, off, n uintptr, write bool) error {
 	return touch(unsafe.Add(r.base, off), n, write)
 }
 
-// touchSink keeps the reads of touch from being optimised away.
-var touchSink atomic.Uint32
-
-// touch faults in each page of [p, p+n), p page aligned: it reads a word of each, or, with
-// write, adds zero to one with an atomic instruction, which makes the page
-// writable (a COPY page private, a shared file page dirty) without changing
-// a byte, even with other goroutines writing. A fault (an I/O error reading
-// a file page, a page made read-only by Protect) is returned as an error
-// rather than killing the process.
-func touch(p unsafe.Pointer, n uintptr, write bool) (err error) {
-	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
-	defer func() {
-		if e := recover(); e != nil {
-			fault, ok := e.(interface {
-				error
-				Addr() uintptr
-			})
-			if !ok {
-				panic(e)
+// touch faults in each page of [p, p+n), p page aligned: it reads a byte of
+// each (touchRead), or, with write, adds zero to a word of each with an
+// atomic instruction, which makes the page writable (a COPY page private, a
+// shared file page dirty) without changing a byte, even with other
+// goroutines writing. A fault (an I/O error reading a file page, a page
+// made read-only by Protect) is an error wrapping ErrFault rather than the
+// end of the process. The fault-safe paths (ReadAt, WriteAt, Prefault of
+// anything but writable anonymous memory) never touch for writing.
+func touch(p unsafe.Pointer, n uintptr, write bool) error {
+	b := unsafe.Slice((*byte)(p), n)
+	page := os.Getpagesize()
+	var at uintptr
+	var faulted bool
+	if write {
+		at, faulted = guard(func() {
+			for i := 0; i < len(b); i += page {
+				atomic.AddUint32((*uint32)(unsafe.Pointer(&b[i])), 0)
 			}
-			err = fmt.Errorf("touching the page at %#x: %w", fault.Addr(), fault)
-		}
-	}()
-	page := uintptr(os.Getpagesize())
-	var sum uint32
-	for a := uintptr(0); a < n; a += page {
-		w := (*uint32)(unsafe.Add(p, a))
-		if write {
-			atomic.AddUint32(w, 0)
-		} else {
-			sum += atomic.LoadUint32(w)
-		}
+		}, true)
+	} else {
+		at, faulted = touchRead(b, page)
 	}
-	touchSink.Add(sum)
+	if faulted {
+		return fmt.Errorf("%w: touching the page at %#x", ErrFault, at)
+	}
 	return nil
 }
 
@@ -227,10 +217,10 @@ var enableLockMemory = sync.OnceValue(func() error {
 func mapLargePages(length, prot int) (*region, error) {
 	lp := largePageMinimum()
 	if lp == 0 {
-		return nil, fmt.Errorf("%w: this system has no large pages (GetLargePageMinimum is 0 or missing)", ErrNoHugePages)
+		return nil, fmt.Errorf("%w: this system has no large pages (GetLargePageMinimum is 0 or missing)", ErrNoHugetlbPages)
 	}
 	if err := enableLockMemory(); err != nil {
-		return nil, fmt.Errorf("%w: large pages need SeLockMemoryPrivilege (\"Lock pages in memory\") granted to the user and enabled in the process token: %w", ErrNoHugePages, err)
+		return nil, fmt.Errorf("%w: large pages need SeLockMemoryPrivilege (\"Lock pages in memory\") granted to the user and enabled in the process token: %w", ErrNoHugetlbPages, err)
 	}
 	if uintptr(length) > ^uintptr(0)-uintptr(lp) {
 		return nil, fmt.Errorf("%w: %d bytes rounded up to the large page size %d overflow", ErrInvalidLength, length, lp)
@@ -246,7 +236,7 @@ func mapLargePages(length, prot int) (*region, error) {
 	_, access := protAccess(viewProt)
 	sec, err := syscall.CreateFileMapping(syscall.InvalidHandle, nil, protect|secCommit|secLargePages, uint32(uint64(size)>>32), uint32(size), nil)
 	if sec == 0 {
-		return nil, fmt.Errorf("%w: a %d-byte large-page section (%d-byte pages): %w", ErrNoHugePages, size, lp, os.NewSyscallError("CreateFileMapping", err))
+		return nil, fmt.Errorf("%w: a %d-byte large-page section (%d-byte pages): %w", ErrNoHugetlbPages, size, lp, os.NewSyscallError("CreateFileMapping", err))
 	}
 	defer syscall.CloseHandle(sec)
 	addr, err := syscall.MapViewOfFile(sec, access|fileMapLargePages, 0, 0, size)
@@ -256,7 +246,7 @@ func mapLargePages(length, prot int) (*region, error) {
 		addr, err = syscall.MapViewOfFile(sec, access, 0, 0, size)
 	}
 	if addr == 0 {
-		return nil, fmt.Errorf("%w: mapping a %d-byte large-page section: %w", ErrNoHugePages, size, os.NewSyscallError("MapViewOfFile", err))
+		return nil, fmt.Errorf("%w: mapping a %d-byte large-page section: %w", ErrNoHugetlbPages, size, os.NewSyscallError("MapViewOfFile", err))
 	}
 	info := Info{Kind: HugetlbPages, PageSize: lp}
 	return &region{base: viewPointer(addr), size: size, len: length, prot: prot, info: info, sys: sysRegion{kind: anonView}}, nil
@@ -425,3 +415,6 @@ func osPopulate(r *region, off, n uintptr, _ bool) error {
 	}
 	return prefetch(unsafe.Add(r.base, off), n)
 }
+
+// osRemap: Windows cannot resize a view; Resize maps anew and copies.
+func osRemap(*region, int) (*region, error) { return nil, errors.ErrUnsupported }

@@ -10,6 +10,8 @@ import (
 	"syscall"
 )
 
+// The x/exp/mmap drop-in: Open and ReaderAt over the fault-safe ReadAt.
+
 // ReaderAt reads a memory-mapped file. It is a drop-in for
 // golang.org/x/exp/mmap's ReaderAt, with the same methods and semantics,
 // built on the fault-safe path: ReadAt makes pages resident in a call that

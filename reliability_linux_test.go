@@ -144,7 +144,7 @@ func linuxBadCases(t *testing.T) []badCase {
 	add("Map of an O_PATH descriptor", wholeCall(opath, RDONLY, 0), syscall.EBADF)
 	add("MapRegion(len page) of an O_PATH descriptor", mapCall(opath, page, RDONLY, 0, 0), syscall.EBADF)
 	if Backend() == "cgo" {
-		add("MapRegion(HUGETLB) of a regular file", mapCall(rw, page, RDWR, HUGETLB, 0), ErrNoHugePages)
+		add("MapRegion(HUGETLB) of a regular file", mapCall(rw, page, RDWR, HUGETLB, 0), ErrNoHugetlbPages)
 	} else {
 		add("MapRegion(HUGETLB) without the cgo backend", mapCall(rw, page, RDWR, HUGETLB, 0), errors.ErrUnsupported)
 	}
@@ -155,7 +155,7 @@ func linuxBadCases(t *testing.T) []badCase {
 	}
 	// qemu-user answers these two with errnos of its own (EINVAL, ENOMEM).
 	qemu := underQEMU()
-	if huge := DefaultHugePageSize(); Backend() == "cgo" && !qemu && huge != 0 {
+	if huge := DefaultHugetlbPageSize(); Backend() == "cgo" && !qemu && huge != 0 {
 		// Emptied for the test as root; otherwise only when nobody has
 		// pages to spare in it (and under the pool lock, so that no other
 		// run of these tests fills it meanwhile).
@@ -165,7 +165,7 @@ func linuxBadCases(t *testing.T) []badCase {
 			p = poolOf(t, huge)
 		}
 		if p.Size == huge && p.Available() == 0 && poolOvercommit(t, huge) == 0 {
-			add("MapRegion(ANON|HUGETLB) with an empty pool", mapCall(nil, page, RDWR, ANON|HUGETLB, 0), ErrNoHugePages, syscall.ENOMEM)
+			add("MapRegion(ANON|HUGETLB) with an empty pool", mapCall(nil, page, RDWR, ANON|HUGETLB, 0), ErrNoHugetlbPages, syscall.ENOMEM)
 		}
 	}
 
@@ -177,14 +177,10 @@ func linuxBadCases(t *testing.T) []badCase {
 	anon := mustMap(t, nil, page, RDWR, ANON, 0)
 	t.Cleanup(func() { mustUnmap(t, &anon) })
 	if strconv.IntSize == 64 {
-		// mremap: the page-rounded length passes the address space; the
-		// pure-Go backend maps anew, and mmap says ENOMEM.
-		want := error(syscall.EINVAL)
-		if Backend() != "cgo" {
-			want = syscall.ENOMEM
-		}
+		// mremap (both backends have it on Linux): the page-rounded length
+		// passes the address space.
 		if !qemu {
-			add("Resize of an anonymous map to MaxInt", func() error { return anon.Resize(nil, math.MaxInt, false) }, want)
+			add("Resize of an anonymous map to MaxInt", func() error { return anon.Resize(nil, math.MaxInt, false) }, syscall.EINVAL)
 		}
 		// Unless vm.overcommit_memory is 1, which grants any length that
 		// fits in the address space.
@@ -253,7 +249,7 @@ func TestNothingExecutableUnlessAsked(t *testing.T) {
 		}
 		flagSets = append(flagSets, fl, fl|ANON)
 	}
-	huge := DefaultHugePageSize()
+	huge := DefaultHugetlbPageSize()
 	if Backend() == "cgo" {
 		if p, err := resizePool(t, huge, 2); err != nil || p.Available() < 2 {
 			t.Logf("HUGETLB maps left out: %v, %d hugetlb pages available", err, p.Available())
@@ -361,7 +357,7 @@ func TestFailedMapsLeaveNothing(t *testing.T) {
 	// try makes each map, which must fail and leave nothing; and the pool
 	// of hugetlb pages of poolSize bytes, unless 0, as it was.
 	try := func(t *testing.T, poolSize int, tries []attempt) {
-		var pool HugePagePool
+		var pool HugetlbPool
 		if poolSize != 0 {
 			pool = poolOf(t, poolSize)
 		}
@@ -399,7 +395,7 @@ func TestFailedMapsLeaveNothing(t *testing.T) {
 			t.Skipf("HUGETLB is the cgo backend's; the %s backend refuses it before mapping anything", Backend())
 		}
 		needPopulateAdvice(t)
-		huge := DefaultHugePageSize()
+		huge := DefaultHugetlbPageSize()
 		if setPool(t, huge, 1).Available() < 1 {
 			t.Skip("the kernel could not find a hugetlb page to put in the pool (memory too fragmented)")
 		}
@@ -407,10 +403,10 @@ func TestFailedMapsLeaveNothing(t *testing.T) {
 		// NORESERVE: the pool runs dry at fault time, in the populate step.
 		for _, prot := range []int{RDONLY, RDWR, RDONLY | EXEC} {
 			tries = append(tries,
-				attempt{fmt.Sprintf("HUGETLB|POPULATE beyond the pool, prot %#x", prot), nil, 2 * huge, prot, ANON | HUGETLB | POPULATE | NORESERVE, ErrNoHugePages},
-				attempt{fmt.Sprintf("HUGETLB|POPULATE|LOCK_ONFAULT beyond the pool, prot %#x", prot), nil, 2 * huge, prot, ANON | HUGETLB | POPULATE | NORESERVE | LOCK_ONFAULT, ErrNoHugePages},
+				attempt{fmt.Sprintf("HUGETLB|POPULATE beyond the pool, prot %#x", prot), nil, 2 * huge, prot, ANON | HUGETLB | POPULATE | NORESERVE, ErrNoHugetlbPages},
+				attempt{fmt.Sprintf("HUGETLB|POPULATE|LOCK_ONFAULT beyond the pool, prot %#x", prot), nil, 2 * huge, prot, ANON | HUGETLB | POPULATE | NORESERVE | LOCK_ONFAULT, ErrNoHugetlbPages},
 				// Without NORESERVE the reservation fails at mmap.
-				attempt{fmt.Sprintf("HUGETLB beyond the pool, prot %#x", prot), nil, 2 * huge, prot, ANON | HUGETLB, ErrNoHugePages},
+				attempt{fmt.Sprintf("HUGETLB beyond the pool, prot %#x", prot), nil, 2 * huge, prot, ANON | HUGETLB, ErrNoHugetlbPages},
 			)
 		}
 		try(t, huge, tries)
@@ -762,7 +758,7 @@ func limitedChild(t testing.TB) []string {
 	return prefix
 }
 
-// HUGE is best effort and HUGETLB fails with ErrNoHugePages when the pool
+// HUGE is best effort and HUGETLB fails with ErrNoHugetlbPages when the pool
 // has no pages; with NORESERVE the kernel's MAP_HUGETLB succeeds without
 // reserving anything, so with an empty pool the map "succeeds" as hugetlb
 // and the first touch raises SIGBUS, killing the host. Found by
@@ -771,13 +767,13 @@ func TestHugeNoReserveWithEmptyPool(t *testing.T) {
 	if Backend() != "cgo" {
 		t.Skip("the hugetlb ladder is the cgo backend's; HUGE gives base pages here")
 	}
-	setPool(t, DefaultHugePageSize(), 0)
+	setPool(t, DefaultHugetlbPageSize(), 0)
 	for _, flags := range []int{ANON | HUGE | NORESERVE, ANON | HUGETLB | NORESERVE, ANON | HUGE | HUGETLB | NORESERVE} {
 		m, err := MapRegion(nil, page, RDWR, flags, 0)
 		if flags&HUGETLB != 0 {
-			if !errors.Is(err, ErrNoHugePages) {
+			if !errors.Is(err, ErrNoHugetlbPages) {
 				info, _ := m.Info()
-				t.Errorf("flags %#x with an empty pool: got %d bytes (Info %+v), %v; want ErrNoHugePages", flags, len(m), info, err)
+				t.Errorf("flags %#x with an empty pool: got %d bytes (Info %+v), %v; want ErrNoHugetlbPages", flags, len(m), info, err)
 			}
 		} else if err != nil {
 			t.Errorf("flags %#x: %v; want a fallback to transparent or base pages", flags, err)

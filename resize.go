@@ -7,6 +7,10 @@ import (
 	"os"
 )
 
+// Resize: the mapping grown or shrunk in place where the system can, moved
+// by copying where it cannot, with the file grown first and cut back on
+// failure.
+
 // Resize changes the length of the mapping *m to n bytes, keeping its
 // contents up to the shorter of the two lengths. *m must be the slice that
 // Map returned, as for Unmap; on success it is replaced by the new slice, and
@@ -14,12 +18,13 @@ import (
 // may have moved. An empty MMap maps nothing, so it has nothing to resize:
 // Resize of it is ErrNotMapped (map the file anew instead).
 //
-// Linux: mremap(MREMAP_MAYMOVE), in place when the address space after the
-// mapping is free, moved otherwise, without copying through user space.
-// Elsewhere, and for the pure-Go backend: a new mapping (made with the same
-// prot and flags), the old one's private contents copied across (anonymous
-// memory, a COPY mapping's writes), then the old one unmapped; pages that
-// Protect changed get the mapping's own protection back.
+// Linux, with cgo or without: mremap(MREMAP_MAYMOVE), in place when the
+// address space after the mapping is free, moved otherwise, without copying
+// through user space. Elsewhere (macOS, the BSDs, Windows): a new mapping
+// made with the same prot and flags, the old one's private contents copied
+// across (anonymous memory, a COPY mapping's writes), then the old one
+// unmapped; pages that Protect changed get the mapping's own protection
+// back.
 //
 // For a file mapping, f must be the file it maps. A length that reaches past
 // the end of f is an error wrapping ErrInvalidLength unless extend is set;

@@ -4,8 +4,8 @@ import "os"
 
 // What the system offers, for choosing flags before mapping.
 
-// HugePagePool is one hugetlb page size and the state of its pool.
-type HugePagePool struct {
+// HugetlbPool is one hugetlb page size and the state of its pool.
+type HugetlbPool struct {
 	Size     int // bytes per page
 	Total    int // pages in the pool (nr_hugepages)
 	Free     int // pages not mapped by anyone (free_hugepages)
@@ -13,19 +13,19 @@ type HugePagePool struct {
 }
 
 // Available is how many pages a new mapping can still get.
-func (p HugePagePool) Available() int { return p.Free - p.Reserved }
+func (p HugetlbPool) Available() int { return p.Free - p.Reserved }
 
 // PageSize is the system's base page size.
 func PageSize() int { return os.Getpagesize() }
 
-// HugePagePools lists the hugetlb page sizes the system supports, smallest
+// HugetlbPools lists the hugetlb page sizes the system supports, smallest
 // first, with their pools, read from /sys/kernel/mm/hugepages on Linux. It
 // fails with an error matching errors.ErrUnsupported elsewhere.
-func HugePagePools() ([]HugePagePool, error) { return hugePagePools() }
+func HugetlbPools() ([]HugetlbPool, error) { return hugetlbPools() }
 
-// DefaultHugePageSize is the hugetlb page size HUGE and HUGETLB use without
+// DefaultHugetlbPageSize is the hugetlb page size HUGE and HUGETLB use without
 // HUGE_1GB (Hugepagesize in /proc/meminfo), or 0 where there is none.
-func DefaultHugePageSize() int { return defaultHugePageSize() }
+func DefaultHugetlbPageSize() int { return defaultHugetlbPageSize() }
 
 // THPMode is the system's transparent hugepage mode: "always", "madvise" or
 // "never" (/sys/kernel/mm/transparent_hugepage/enabled), or "" where the

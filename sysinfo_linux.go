@@ -12,21 +12,25 @@ import (
 	"syscall"
 )
 
+// What Linux offers, from /proc and /sys: hugetlb pools, the default
+// hugetlb page size, the transparent hugepage mode and size, and whether a
+// file is procfs's.
+
 const hugepagesDir = "/sys/kernel/mm/hugepages"
 
-func hugePagePools() ([]HugePagePool, error) {
+func hugetlbPools() ([]HugetlbPool, error) {
 	dirs, err := os.ReadDir(hugepagesDir)
 	if err != nil {
 		return nil, err
 	}
-	var pools []HugePagePool
+	var pools []HugetlbPool
 	for _, d := range dirs {
 		kb, ok := strings.CutPrefix(d.Name(), "hugepages-")
 		n, err := strconv.Atoi(strings.TrimSuffix(kb, "kB"))
 		if !ok || err != nil {
 			continue
 		}
-		p := HugePagePool{Size: n << 10}
+		p := HugetlbPool{Size: n << 10}
 		for _, f := range []struct {
 			name string
 			to   *int
@@ -37,12 +41,12 @@ func hugePagePools() ([]HugePagePool, error) {
 		}
 		pools = append(pools, p)
 	}
-	slices.SortFunc(pools, func(a, b HugePagePool) int { return a.Size - b.Size })
+	slices.SortFunc(pools, func(a, b HugetlbPool) int { return a.Size - b.Size })
 	return pools, nil
 }
 
 // The default hugepage size and the THP size are fixed at boot.
-var defaultHugePageSize = sync.OnceValue(func() int {
+var defaultHugetlbPageSize = sync.OnceValue(func() int {
 	b, err := os.ReadFile("/proc/meminfo")
 	if err != nil {
 		return 0
@@ -92,64 +96,12 @@ func thpMode() string {
 	return ""
 }
 
-// hugetlbPool is the pool of the given page size, for error messages.
-func hugetlbPool(size int) string {
-	pools, err := hugePagePools()
-	if err != nil {
-		return err.Error()
-	}
-	var sizes []string
-	for _, p := range pools {
-		if p.Size == size {
-			return fmt.Sprintf("%d-byte pages: %d free, %d reserved, %d in the pool (vm.nr_hugepages)", size, p.Free, p.Reserved, p.Total)
-		}
-		sizes = append(sizes, strconv.Itoa(p.Size))
-	}
-	return fmt.Sprintf("no %d-byte hugetlb pages on this system (sizes: %s)", size, strings.Join(sizes, ", "))
-}
-
 func readInt(path string) (int, error) {
 	b, err := os.ReadFile(path)
 	if err != nil {
 		return 0, err
 	}
 	return strconv.Atoi(strings.TrimSpace(string(b)))
-}
-
-// memlockLimitHit reports whether locking n more bytes passes this
-// process's RLIMIT_MEMLOCK, and describes the limit.
-func memlockLimitHit(n uintptr) (bool, string) {
-	limits, err := os.ReadFile("/proc/self/limits")
-	if err != nil {
-		return true, "RLIMIT_MEMLOCK reached"
-	}
-	status, _ := os.ReadFile("/proc/self/status")
-	return memlockVerdict(string(limits), string(status), n)
-}
-
-// memlockVerdict is memlockLimitHit over the text of /proc/self/limits and
-// /proc/self/status. A process with CAP_IPC_LOCK has no limit: its ENOMEM
-// from mlock means something else (vm.max_map_count, a hole in the range).
-// Text it cannot read says the limit was hit: that is what the errno said.
-func memlockVerdict(limits, status string, n uintptr) (bool, string) {
-	limit := firstField(limits, "Max locked memory")
-	desc := "RLIMIT_MEMLOCK is " + limit + " bytes (raise it with ulimit -l or setrlimit, or run with CAP_IPC_LOCK)"
-	if limit == "unlimited" {
-		return false, desc
-	}
-	bytes, err := strconv.ParseUint(limit, 10, 64)
-	if err != nil {
-		return true, "RLIMIT_MEMLOCK reached"
-	}
-	const capIPCLock = 14
-	if capEff, err := strconv.ParseUint(firstField(status, "CapEff:"), 16, 64); err == nil && capEff&(1<<capIPCLock) != 0 {
-		return false, desc
-	}
-	lockedKB, err := strconv.ParseUint(firstField(status, "VmLck:"), 10, 64)
-	if err != nil {
-		return true, desc
-	}
-	return lockedKB<<10+uint64(n) > bytes, desc
 }
 
 // sizeless refuses a file whose size of 0 says nothing of what it holds

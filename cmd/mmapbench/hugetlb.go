@@ -21,18 +21,18 @@ type pool struct {
 	added int        // pages this program added
 }
 
-// reserveHugePages makes sure the default hugetlb pool has bytes' worth of
+// reserveHugetlbPages makes sure the default hugetlb pool has bytes' worth of
 // available pages, adding to nr_hugepages as root. The old value is put
 // back by release, which cl also runs, so a signal or an error cannot leave
 // the pages reserved. It returns why the hugetlb rows cannot run, or "".
-func reserveHugePages(cl *cleanup, bytes int) (*pool, string) {
-	huge := mmap.DefaultHugePageSize()
+func reserveHugetlbPages(cl *cleanup, bytes int) (*pool, string) {
+	huge := mmap.DefaultHugetlbPageSize()
 	if huge == 0 {
 		return nil, "n/a (no hugetlb support)"
 	}
 	need := (bytes + huge - 1) / huge
 	avail := 0
-	if pools, err := mmap.HugePagePools(); err == nil {
+	if pools, err := mmap.HugetlbPools(); err == nil {
 		for _, p := range pools {
 			if p.Size == huge {
 				avail = p.Available()

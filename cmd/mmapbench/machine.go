@@ -56,7 +56,7 @@ func describeMachine(dir string) machine {
 		DirFS:     fsName(dir),
 		Root:      os.Geteuid() == 0,
 	}
-	if pools, err := mmap.HugePagePools(); err == nil {
+	if pools, err := mmap.HugetlbPools(); err == nil {
 		for _, p := range pools {
 			m.HugePools = append(m.HugePools, hugePool{p.Size, p.Total, p.Free})
 		}
@@ -110,8 +110,11 @@ func bracketed(s string) string {
 }
 
 // meminfo is a field of /proc/meminfo in bytes, or 0.
-func meminfo(field string) int {
-	for _, line := range strings.Split(readTrim("/proc/meminfo"), "\n") {
+func meminfo(field string) int { return kBField("/proc/meminfo", field) }
+
+// kBField is a "Field: N kB" line of a /proc file, in bytes, or 0.
+func kBField(path, field string) int {
+	for _, line := range strings.Split(readTrim(path), "\n") {
 		if v, ok := strings.CutPrefix(line, field); ok {
 			if f := strings.Fields(v); len(f) > 0 {
 				if kb, err := strconv.Atoi(f[0]); err == nil {
@@ -127,18 +130,7 @@ func memAvailable() int { return meminfo("MemAvailable:") }
 
 // anonHugePages is how much of this process's anonymous memory transparent
 // hugepages back now (AnonHugePages in /proc/self/smaps_rollup).
-func anonHugePages() int {
-	for _, line := range strings.Split(readTrim("/proc/self/smaps_rollup"), "\n") {
-		if v, ok := strings.CutPrefix(line, "AnonHugePages:"); ok {
-			if f := strings.Fields(v); len(f) > 0 {
-				if kb, err := strconv.Atoi(f[0]); err == nil {
-					return kb << 10
-				}
-			}
-		}
-	}
-	return 0
-}
+func anonHugePages() int { return kBField("/proc/self/smaps_rollup", "AnonHugePages:") }
 
 // vmstat is /proc/vmstat: the kernel's event counters.
 func vmstat() map[string]int {

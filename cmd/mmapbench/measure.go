@@ -195,7 +195,7 @@ func (b *bench) arenas(cl *cleanup) error {
 
 	// hugetlb: a pool of size bytes, for these rows only.
 	hugeName := "MapRegion ANON|HUGETLB"
-	p, na := reserveHugePages(cl, size)
+	p, na := reserveHugetlbPages(cl, size)
 	if na != "" {
 		b.note("hugetlb rows skipped: %s", na)
 		touchRows = append(touchRows, newRow(touchWhat, "arena", baseCell, cell{Name: hugeName, NA: na}, 0.40))

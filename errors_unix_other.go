@@ -4,7 +4,7 @@ package mmap
 
 import "runtime"
 
-// The words mmap_unix.go puts in errors, where there is no /proc or /sys.
+// The words errors_unix.go puts in errors, where there is no /proc or /sys.
 
 func hugetlbPool(int) string { return "no hugetlb pages on " + runtime.GOOS }
 

@@ -1,0 +1,93 @@
+package mmap
+
+import (
+	"fmt"
+	"os"
+	"unsafe"
+)
+
+// The region: one live mapping as the OS made it, and the page arithmetic
+// that turns any sub-slice of it into the page-aligned range the kernel
+// takes.
+
+// region is one live mapping as the OS made it. Its fields do not change
+// after osMap* returns it.
+type region struct {
+	base   unsafe.Pointer // start of what the OS mapped; page aligned
+	size   uintptr        // bytes the OS mapped, as its unmap call needs
+	lead   uintptr        // bytes between base and the caller's first byte
+	len    int            // bytes handed to the caller
+	prot   int            // the prot bits it was mapped with
+	flags  int            // the flags it was mapped with
+	offset int64          // the file offset of the caller's first byte
+	info   Info           // what the mapping got
+	//lint:ignore U1000 empty on Unix; the Windows backend keeps its handles here
+	sys sysRegion // what else the OS needs to flush or unmap it
+}
+
+// data is the caller's view of r.
+func (r *region) data() MMap {
+	return unsafe.Slice((*byte)(unsafe.Add(r.base, r.lead)), r.len)
+}
+
+// pageSize is the unit the kernel takes ranges of r in: its hugepages for
+// hugetlb (transparent hugepages split for any base-page range).
+func (r *region) pageSize() uintptr {
+	if r.info.Kind == HugetlbPages {
+		return uintptr(r.info.PageSize)
+	}
+	return uintptr(os.Getpagesize())
+}
+
+// start is the address of the caller's first byte.
+func (r *region) start() uintptr { return uintptr(r.base) + r.lead }
+
+// describe names the kind of mapping r is, for errors.
+func (r *region) describe() string {
+	kind := "anonymous mapping"
+	switch {
+	case r.flags&ANON != 0:
+	case r.prot&COPY != 0:
+		kind = "private (COPY) mapping of a file"
+	case r.prot&RDWR != 0:
+		kind = "shared mapping of a file"
+	default:
+		kind = "read-only mapping of a file"
+	}
+	if r.info.Kind == HugetlbPages {
+		kind = "hugetlb " + kind
+	}
+	return fmt.Sprintf("%d-byte %s", r.len, kind)
+}
+
+// onPages runs op on the page-aligned range, relative to its mapping's base,
+// that covers m. An empty m has no pages and succeeds.
+func (m MMap) onPages(op func(r *region, off, n uintptr) error) error {
+	if len(m) == 0 {
+		return nil
+	}
+	r, off, n, err := m.pages(false)
+	if err != nil {
+		return err
+	}
+	return op(r, off, n)
+}
+
+// pages finds the live mapping that holds m, and the page-aligned range
+// relative to its base that covers m or, with inside, that lies within m
+// (possibly empty).
+func (m MMap) pages(inside bool) (r *region, off, n uintptr, err error) {
+	r, start := lookup(m)
+	if r == nil {
+		return nil, 0, 0, notInside(m)
+	}
+	page := r.pageSize()
+	end := start + uintptr(len(m))
+	if inside {
+		start += page - 1
+	} else {
+		end += page - 1
+	}
+	off, end = start&^(page-1), end&^(page-1)
+	return r, off, max(end, off) - off, nil
+}
