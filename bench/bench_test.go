@@ -16,6 +16,7 @@ import (
 
 	mmapgo "github.com/edsrzf/mmap-go"
 	"github.com/hugemap/mmap"
+	"github.com/hugemap/mmap/internal/scan"
 	xmmap "golang.org/x/exp/mmap"
 	"golang.org/x/sys/unix"
 )
@@ -230,7 +231,7 @@ func BenchmarkReadFile(b *testing.B) {
 		for b.Loop() {
 			m, err := mmap.Map(f, mmap.RDONLY, 0)
 			check(b, err)
-			sink += sum(m)
+			sink += scan.Sum(m)
 			check(b, m.Unmap())
 		}
 	})
@@ -239,7 +240,7 @@ func BenchmarkReadFile(b *testing.B) {
 		for b.Loop() {
 			m, err := mmap.Map(f, mmap.RDONLY, mmap.POPULATE)
 			check(b, err)
-			sink += sum(m)
+			sink += scan.Sum(m)
 			check(b, m.Unmap())
 		}
 	})
@@ -248,7 +249,7 @@ func BenchmarkReadFile(b *testing.B) {
 		for b.Loop() {
 			m, err := mmapgo.Map(f, mmapgo.RDONLY, 0)
 			check(b, err)
-			sink += sum(m)
+			sink += scan.Sum(m)
 			check(b, m.Unmap())
 		}
 	})
@@ -261,7 +262,7 @@ func BenchmarkReadFile(b *testing.B) {
 				if err != nil && err != io.EOF {
 					b.Fatal(err)
 				}
-				sink += sum(buf[:n])
+				sink += scan.Sum(buf[:n])
 				off += n
 			}
 			check(b, r.Close())
@@ -272,7 +273,7 @@ func BenchmarkReadFile(b *testing.B) {
 		for b.Loop() {
 			m, err := unix.Mmap(fd, 0, largeSize, unix.PROT_READ, unix.MAP_SHARED)
 			check(b, err)
-			sink += sum(m)
+			sink += scan.Sum(m)
 			check(b, unix.Munmap(m))
 		}
 	})
@@ -284,7 +285,7 @@ func BenchmarkReadFile(b *testing.B) {
 				if err != nil && err != io.EOF {
 					b.Fatal(err)
 				}
-				sink += sum(buf[:n])
+				sink += scan.Sum(buf[:n])
 				off += n
 			}
 		}
@@ -378,26 +379,4 @@ func BenchmarkResident(b *testing.B) {
 		}
 	})
 	b.Run("impl=c", func(b *testing.B) { floor(b, "mincore", large) })
-}
-
-// sum adds b as 64-bit words (the tail as bytes), the same work for every
-// impl, with four sums so that the adds are not one chain.
-func sum(b []byte) uint64 {
-	words := unsafe.Slice((*uint64)(unsafe.Pointer(unsafe.SliceData(b))), len(b)/8)
-	var s0, s1, s2, s3 uint64
-	i := 0
-	for ; i+4 <= len(words); i += 4 {
-		w := words[i : i+4 : i+4]
-		s0 += w[0]
-		s1 += w[1]
-		s2 += w[2]
-		s3 += w[3]
-	}
-	for ; i < len(words); i++ {
-		s0 += words[i]
-	}
-	for _, c := range b[len(words)*8:] {
-		s0 += uint64(c)
-	}
-	return s0 + s1 + s2 + s3
 }

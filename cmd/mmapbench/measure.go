@@ -14,6 +14,7 @@ import (
 	"unsafe"
 
 	"github.com/hugemap/mmap"
+	"github.com/hugemap/mmap/internal/scan"
 )
 
 // mapUnmap: map and unmap one page, the same page of the same descriptor
@@ -72,7 +73,7 @@ func (b *bench) firstRead() error {
 		return perOp(1, func() error {
 			for off := 0; off < size; {
 				n, err := f.ReadAt(buf, int64(off))
-				sink += sum(buf[:n])
+				sink += scan.Sum(buf[:n])
 				off += n
 				if err != nil && off < size {
 					return err
@@ -88,7 +89,7 @@ func (b *bench) firstRead() error {
 				if err != nil {
 					return err
 				}
-				sink += sum(m)
+				sink += scan.Sum(m)
 				return m.Unmap()
 			})
 		}
@@ -354,26 +355,4 @@ func (b *bench) residency() error {
 		newRow(what, "query", b.cCell("C mincore loop", best[0]), ours, 0),
 		newRow(what, "query", fc, ours, 0))
 	return nil
-}
-
-// sum adds b as 64-bit words (the tail as bytes), the same work for every
-// way of reading, with four sums so that the adds are not one chain.
-func sum(b []byte) uint64 {
-	words := unsafe.Slice((*uint64)(unsafe.Pointer(unsafe.SliceData(b))), len(b)/8)
-	var s0, s1, s2, s3 uint64
-	i := 0
-	for ; i+4 <= len(words); i += 4 {
-		w := words[i : i+4 : i+4]
-		s0 += w[0]
-		s1 += w[1]
-		s2 += w[2]
-		s3 += w[3]
-	}
-	for ; i < len(words); i++ {
-		s0 += words[i]
-	}
-	for _, c := range b[len(words)*8:] {
-		s0 += uint64(c)
-	}
-	return s0 + s1 + s2 + s3
 }

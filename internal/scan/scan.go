@@ -1,0 +1,29 @@
+// Package scan is the read loop every benchmark of this repository runs over
+// the bytes it reads, so that cmd/mmapbench and the peer benchmarks of
+// bench/ compare the same work. It is not part of the mmap API.
+package scan
+
+import "unsafe"
+
+// Sum adds b as 64-bit words (the tail as bytes), with four sums so that
+// the adds are not one chain. b must start 8-byte aligned, as mappings and
+// Go's allocations of 8 bytes or more do.
+func Sum(b []byte) uint64 {
+	words := unsafe.Slice((*uint64)(unsafe.Pointer(unsafe.SliceData(b))), len(b)/8)
+	var s0, s1, s2, s3 uint64
+	i := 0
+	for ; i+4 <= len(words); i += 4 {
+		w := words[i : i+4 : i+4]
+		s0 += w[0]
+		s1 += w[1]
+		s2 += w[2]
+		s3 += w[3]
+	}
+	for ; i < len(words); i++ {
+		s0 += words[i]
+	}
+	for _, c := range b[len(words)*8:] {
+		s0 += uint64(c)
+	}
+	return s0 + s1 + s2 + s3
+}
