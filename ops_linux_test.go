@@ -802,8 +802,12 @@ func TestResizeUsesMremap(t *testing.T) {
 	if err := m.Resize(nil, 3*page, false); err != nil {
 		t.Fatal(err)
 	}
-	if addr(m) != base || !bytes.Equal(m, data[:3*page]) {
-		t.Fatalf("a shrink moved the mapping from %#x to %#x or lost bytes; mremap shrinks in place", base, addr(m))
+	if !bytes.Equal(m, data[:3*page]) {
+		t.Fatal("a shrink lost bytes")
+	}
+	// qemu-user answers mremap from its own map of the guest, which may move.
+	if addr(m) != base && !underQEMU() {
+		t.Fatalf("a shrink moved the mapping from %#x to %#x; mremap shrinks in place", base, addr(m))
 	}
 	if err := m.Resize(nil, 64*page, false); err != nil {
 		t.Fatal(err)
