@@ -65,7 +65,7 @@ func osMap(fd int, offset int64, length, prot, flags int) (*region, error) {
 		populateByMapFlag: populateByMapFlag.Load(),
 	}
 	if flags&(HUGE|HUGETLB) != 0 {
-		req.hugeSize = uintptr(DefaultHugetlbPageSize())
+		req.hugeSize = uintptr(defaultHugetlbPageSize())
 		if flags&HUGE_1GB != 0 {
 			req.hugeSize = 1 << 30
 			if !hasHugetlbPageSize(1 << 30) {
@@ -73,8 +73,8 @@ func osMap(fd int, offset int64, length, prot, flags int) (*region, error) {
 			}
 		}
 		if flags&HUGE != 0 && flags&HUGETLB == 0 {
-			if m := THPMode(); m == "always" || m == "madvise" {
-				req.thpSize = uintptr(THPSize())
+			if m := thpMode(); m == "always" || m == "madvise" {
+				req.thpSize = uintptr(thpSize())
 			}
 		}
 	}
@@ -86,7 +86,7 @@ func osMap(fd int, offset int64, length, prot, flags int) (*region, error) {
 }
 
 func hasHugetlbPageSize(size int) bool {
-	pools, _ := HugetlbPools()
+	pools, _ := hugetlbPools()
 	for _, p := range pools {
 		if p.Size == size {
 			return true
@@ -100,7 +100,7 @@ func osUnmap(r *region) error {
 	if errors.Is(err, syscall.EINVAL) && r.info.Kind != HugetlbPages {
 		// A hugetlbfs file mapped without HUGE or HUGETLB: the kernel
 		// wants the length in whole hugepages, whose size we never asked.
-		pools, _ := HugetlbPools()
+		pools, _ := hugetlbPools()
 		for _, p := range pools {
 			size := (r.size + uintptr(p.Size) - 1) / uintptr(p.Size) * uintptr(p.Size)
 			if err = sysUnmap(r.base, size); err == nil {

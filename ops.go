@@ -83,7 +83,7 @@ func AdviceSupported(a Advice) bool {
 	// Collapse needs a range that holds a whole transparent hugepage.
 	span := os.Getpagesize()
 	if a == AdviceCollapse {
-		if span = THPSize(); span == 0 {
+		if span = thpSize(); span == 0 {
 			return false
 		}
 	}
