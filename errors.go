@@ -37,6 +37,14 @@ var (
 	// (a derived slice given to Unmap, a second Unmap, or memory that was
 	// never mapped here).
 	ErrNotMapped = errors.New("mmap: not a live mapping")
+	// ErrInvalidType: As was asked for a type whose values cannot lie in a
+	// mapping: one that holds pointers (the garbage collector must never
+	// find pointers into memory it does not manage, nor trust ones stored
+	// there), or one of size 0.
+	ErrInvalidType = errors.New("mmap: invalid element type")
+	// ErrMisaligned: As was given bytes that do not start on a multiple of
+	// the element type's alignment.
+	ErrMisaligned = errors.New("mmap: misaligned")
 )
 
 // Errors for what the system could not give. Each wraps the errno as well.

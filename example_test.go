@@ -1,9 +1,11 @@
 package mmap_test
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"log"
+	"math"
 	"os"
 	"path/filepath"
 
@@ -69,4 +71,48 @@ func ExampleMMap_Unmap() {
 	// Output:
 	// true
 	// <nil> true
+}
+
+// A file of float32 values read in place: As checks the type, alignment and
+// length once, and the view is the mapping's memory, with no copy.
+func ExampleAs() {
+	path := filepath.Join(os.TempDir(), "hugemap-example-floats")
+	data := make([]byte, 4*1000)
+	for i := range 1000 {
+		// As sees the machine's native byte order.
+		binary.NativeEndian.PutUint32(data[4*i:], math.Float32bits(float32(i)))
+	}
+	if err := os.WriteFile(path, data, 0o644); err != nil {
+		log.Fatal(err)
+	}
+	defer os.Remove(path)
+	f, err := os.Open(path)
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer f.Close()
+	m, err := mmap.Map(f, mmap.RDONLY, 0)
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer m.Unmap()
+
+	v, err := mmap.As[float32](m)
+	if err != nil {
+		log.Fatal(err)
+	}
+	var sum float32
+	for _, x := range v {
+		sum += x
+	}
+	fmt.Println(len(v), sum)
+
+	_, err = mmap.As[float64](m[4:]) // 4 bytes in: not on a float64 boundary
+	fmt.Println(errors.Is(err, mmap.ErrMisaligned))
+	_, err = mmap.As[*int](m) // pointers must not live in a mapping
+	fmt.Println(errors.Is(err, mmap.ErrInvalidType))
+	// Output:
+	// 1000 499500
+	// true
+	// true
 }

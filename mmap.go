@@ -34,6 +34,11 @@
 // bound checked. Discard, the only operation that changes data, is kept
 // apart from Advise.
 //
+// [As] views a mapping, or any sub-slice of it, as a slice of fixed-size
+// values (As[float32](m), As[Record](m[off:])) with no copy, after checking
+// that the type holds no pointers and that the bytes are aligned for it and
+// a whole number of its values.
+//
 // [PageSize], [HugetlbPools], [DefaultHugetlbPageSize], [THPMode], [THPSize]
 // and [Backend] describe the system. Each flag and method says which call it
 // makes and what happens on platforms without it.

@@ -429,6 +429,13 @@ func (b *badInputs) queryCases() {
 		}
 		return nil
 	})
+	for name, m := range map[string]MMap{"stale": b.stale, "stale slice": b.staleSlice, "foreign": b.foreign} {
+		b.add("As[uint32] of "+name, func() error { _, err := As[uint32](m); return err }, ErrNotMapped)
+	}
+	b.add("As[*byte]", func() error { _, err := As[*byte](b.anon); return err }, ErrInvalidType)
+	b.add("As[struct{}]", func() error { _, err := As[struct{}](b.anon); return err }, ErrInvalidType)
+	b.add("As[uint64] misaligned", func() error { _, err := As[uint64](b.anon[1:9]); return err }, ErrMisaligned)
+	b.add("As[uint64] of 12 bytes", func() error { _, err := As[uint64](b.anon[:12]); return err }, ErrInvalidLength)
 	b.add("system queries", func() error {
 		_, err := HugetlbPools()
 		if errors.Is(err, errors.ErrUnsupported) {
