@@ -116,3 +116,23 @@ func ExampleAs() {
 	// true
 	// true
 }
+
+// What the kernel did with a hint: here, whether HUGE|POPULATE got
+// transparent hugepages. (Not run as a test: the answer is the machine's.)
+func ExampleMMap_Stats() {
+	m, err := mmap.MapRegion(nil, 64<<20, mmap.RDWR, mmap.ANON|mmap.HUGE|mmap.POPULATE, 0)
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer m.Unmap()
+	info, _ := m.Info() // what was asked for and granted
+	s, err := m.Stats() // what the kernel did
+	if errors.Is(err, errors.ErrUnsupported) {
+		fmt.Println("this platform keeps no account of a mapping")
+		return
+	} else if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Printf("%v pages; resident %d MiB, in transparent hugepages %d MiB, hugetlb %d MiB, per node %v\n",
+		info.Kind, s.Rss>>20, s.AnonHugePages>>20, (s.PrivateHugetlb+s.SharedHugetlb)>>20, s.NodeBytes)
+}

@@ -39,6 +39,11 @@
 // that the type holds no pointers and that the bytes are aligned for it and
 // a whole number of its values.
 //
+// [MMap.Info] says what a mapping was granted when it was made;
+// [MMap.Stats] says what the kernel did with it since (/proc/self/smaps and
+// numa_maps on Linux: resident, dirty, locked, hugepage bytes, bytes per
+// NUMA node).
+//
 // [PageSize], [HugetlbPools], [DefaultHugetlbPageSize], [THPMode], [THPSize]
 // and [Backend] describe the system. Each flag and method says which call it
 // makes and what happens on platforms without it.

@@ -137,6 +137,8 @@ func methodCalls(m MMap) map[string]func() error {
 		"Resident":      func() error { _, _, err := m.Resident(); return err },
 		"ResidentPages": func() error { _, err := m.ResidentPages(); return err },
 		"Info":          func() error { _, err := m.Info(); return err },
+		"Stats":         func() error { _, err := m.Stats(); return err },
+		"As":            func() error { _, err := As[uint32](m); return err },
 	}
 }
 
