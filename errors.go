@@ -45,6 +45,13 @@ var (
 	// ErrMisaligned: As was given bytes that do not start on a multiple of
 	// the element type's alignment.
 	ErrMisaligned = errors.New("mmap: misaligned")
+	// ErrInvalidPolicy: SetNUMA was given a NUMAMode this package does not
+	// define, nodes for a mode that takes none (NUMADefault, NUMALocal),
+	// none for a mode that needs them, or several for NUMAPreferred.
+	ErrInvalidPolicy = errors.New("mmap: invalid NUMA policy")
+	// ErrNoSuchNode: SetNUMA was given a NUMA node that does not exist or
+	// is offline. The message lists the online nodes.
+	ErrNoSuchNode = errors.New("mmap: no such NUMA node")
 )
 
 // Errors for what the system could not give. Each wraps the errno as well.

@@ -136,3 +136,34 @@ func ExampleMMap_Stats() {
 	fmt.Printf("%v pages; resident %d MiB, in transparent hugepages %d MiB, hugetlb %d MiB, per node %v\n",
 		info.Kind, s.Rss>>20, s.AnonHugePages>>20, (s.PrivateHugetlb+s.SharedHugetlb)>>20, s.NodeBytes)
 }
+
+// Spread a big arena over every NUMA node page by page, so that threads on
+// every node share its bandwidth (where the system has NUMA; elsewhere
+// SetNUMA says it is unsupported). Not run as a test: the answer is the
+// machine's.
+func ExampleMMap_SetNUMA() {
+	m, err := mmap.MapRegion(nil, 1<<30, mmap.RDWR, mmap.ANON, 0)
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer m.Unmap()
+	nodes, err := mmap.NUMANodes()
+	if errors.Is(err, errors.ErrUnsupported) {
+		fmt.Println("no NUMA here")
+		return
+	} else if err != nil {
+		log.Fatal(err)
+	}
+	// Before the first touch: pages are placed as they fault in.
+	if err := m.SetNUMA(mmap.NUMAInterleave, nodes, false); err != nil {
+		log.Fatal(err)
+	}
+	for i := 0; i < len(m); i += 4096 {
+		m[i] = 1
+	}
+	s, err := m.Stats()
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println("bytes per node:", s.NodeBytes)
+}

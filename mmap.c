@@ -346,6 +346,16 @@ int hm_mincore(void *addr, size_t length, unsigned char *vec) {
 	return mincore(addr, length, (void *)vec);
 }
 
+int hm_mbind(void *addr, size_t length, int mode, const unsigned long *mask, unsigned long maxnode, unsigned flags) {
+#if defined(__linux__) && defined(SYS_mbind)
+	return (int)syscall(SYS_mbind, addr, length, mode, mask, maxnode, flags);
+#else
+	(void)addr; (void)length; (void)mode; (void)mask; (void)maxnode; (void)flags;
+	errno = ENOSYS;
+	return -1;
+#endif
+}
+
 static int native_advice(int advice) {
 	switch (advice) {
 	case HM_ADV_NORMAL: return MADV_NORMAL;

@@ -42,7 +42,9 @@
 // [MMap.Info] says what a mapping was granted when it was made;
 // [MMap.Stats] says what the kernel did with it since (/proc/self/smaps and
 // numa_maps on Linux: resident, dirty, locked, hugepage bytes, bytes per
-// NUMA node).
+// NUMA node). [MMap.SetNUMA] sets the NUMA policy of the pages under any
+// sub-slice (mbind through the C shim's syscall(2), no libnuma), and
+// [NUMANodes] lists the online nodes.
 //
 // [PageSize], [HugetlbPools], [DefaultHugetlbPageSize], [THPMode], [THPSize]
 // and [Backend] describe the system. Each flag and method says which call it
@@ -52,13 +54,13 @@
 //
 // On Unix with cgo enabled every operation is one call into a small C shim
 // (mmap.c) over libc's mmap, munmap, msync, mlock, mlock2, munlock, madvise,
-// mprotect, mincore and mremap, so the constants come from the platform's
-// own headers and page faults taken inside those calls (populate, lock) do
-// not hold a Go scheduler P. With CGO_ENABLED=0 the same operations are
-// system calls made from Go, with the constants of package syscall and
-// fewer hints: no hugepage ladder (HUGE gives base pages), no HUGETLB or
-// LOCK_ONFAULT, and outside Linux Resize by copying; [Backend] says which
-// path a binary uses. Windows uses CreateFileMapping and MapViewOfFile
+// mprotect, mincore and mremap (and mbind through syscall(2) on Linux), so
+// the constants come from the platform's own headers and page faults taken
+// inside those calls (populate, lock) do not hold a Go scheduler P. With
+// CGO_ENABLED=0 the same operations are system calls made from Go, with
+// the constants of package syscall and fewer hints: no hugepage ladder
+// (HUGE gives base pages), no HUGETLB or LOCK_ONFAULT, and outside Linux
+// Resize by copying; [Backend] says which path a binary uses. Windows uses CreateFileMapping and MapViewOfFile
 // through the syscall package.
 //
 // # Concurrency

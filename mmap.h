@@ -111,5 +111,9 @@ int hm_populate(void *addr, size_t length, int write, int file);
 void *hm_remap(void *addr, size_t old_size, size_t new_size);
 /* hm_mincore fills vec, one byte per page, bit 0 set where resident. */
 int hm_mincore(void *addr, size_t length, unsigned char *vec);
+/* hm_mbind sets the NUMA policy of [addr, addr+length): mbind(2) through
+ * syscall(2), with the kernel's MPOL_* mode and flags, so that no libnuma is
+ * needed. mask holds maxnode-1 bits. ENOSYS where there is no mbind. */
+int hm_mbind(void *addr, size_t length, int mode, const unsigned long *mask, unsigned long maxnode, unsigned flags);
 
 #endif

@@ -107,6 +107,18 @@ func sysMincore(addr unsafe.Pointer, length uintptr, vec []byte) error {
 	return check(r, err)
 }
 
+// sysMbind sets the NUMA policy of a range (mbind with the kernel's MPOL_*
+// mode and flags); mask is a bitmap of nodes in words of C's unsigned long,
+// which is Go's uint on every Unix. ENOSYS where there is no mbind.
+func sysMbind(addr unsafe.Pointer, length uintptr, mode int, mask []uint, flags int) error {
+	var p *C.ulong
+	if len(mask) > 0 {
+		p = (*C.ulong)(unsafe.Pointer(unsafe.SliceData(mask)))
+	}
+	r, err := C.hm_mbind(addr, C.size_t(length), C.int(mode), p, C.ulong(maxNode(mask)), C.uint(flags))
+	return check(r, err)
+}
+
 // check trusts errno only when the shim's result says the call failed.
 func check(r C.int, errno error) error {
 	if r != 0 {

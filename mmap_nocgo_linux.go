@@ -37,6 +37,19 @@ func sysUnmap(addr unsafe.Pointer, length uintptr) error {
 	return nil
 }
 
+// sysMbind sets the NUMA policy of a range: mbind with the kernel's MPOL_*
+// mode and flags, mask a bitmap of nodes in words of the kernel's long.
+func sysMbind(addr unsafe.Pointer, length uintptr, mode int, mask []uint, flags int) error {
+	var p unsafe.Pointer
+	if len(mask) > 0 {
+		p = unsafe.Pointer(unsafe.SliceData(mask))
+	}
+	if _, _, errno := syscall.Syscall6(syscall.SYS_MBIND, uintptr(addr), length, uintptr(mode), uintptr(p), maxNode(mask), uintptr(flags)); errno != 0 {
+		return errno
+	}
+	return nil
+}
+
 // sysRemap resizes a mapping in place or moved (mremap MREMAP_MAYMOVE).
 func sysRemap(addr unsafe.Pointer, oldSize, newSize uintptr) (unsafe.Pointer, error) {
 	p, _, errno := syscall.Syscall6(syscall.SYS_MREMAP, uintptr(addr), oldSize, newSize, mremapMayMove, 0, 0)

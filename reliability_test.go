@@ -139,6 +139,7 @@ func methodCalls(m MMap) map[string]func() error {
 		"Info":          func() error { _, err := m.Info(); return err },
 		"Stats":         func() error { _, err := m.Stats(); return err },
 		"As":            func() error { _, err := As[uint32](m); return err },
+		"SetNUMA":       func() error { return m.SetNUMA(NUMALocal, nil, false) },
 	}
 }
 
