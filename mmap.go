@@ -60,8 +60,8 @@
 // CGO_ENABLED=0 the same operations are system calls made from Go, with
 // the constants of package syscall and fewer hints: no hugepage ladder
 // (HUGE gives base pages), no HUGETLB or LOCK_ONFAULT, and outside Linux
-// Resize by copying; [Backend] says which path a binary uses. Windows uses CreateFileMapping and MapViewOfFile
-// through the syscall package.
+// Resize by copying; [Backend] says which path a binary uses. Windows uses
+// CreateFileMapping and MapViewOfFile through the syscall package.
 //
 // # Concurrency
 //
