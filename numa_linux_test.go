@@ -177,7 +177,7 @@ func TestSetNUMAOnASubSliceWithMove(t *testing.T) {
 
 func TestSetNUMARefusesBadInput(t *testing.T) {
 	nodes := needNUMA(t)
-	m := mustMap(t, nil, 2*page, RDWR, ANON, 0)
+	m := soloAnon(t, 2*page, "") // a VMA of its own, so numa_maps has a line that starts at it
 	defer mustUnmap(t, &m)
 	missing := slices.Max(nodes) + 1
 	for _, c := range []struct {
