@@ -107,7 +107,7 @@ func ExampleAs() {
 	}
 	fmt.Println(len(v), sum)
 
-	_, err = mmap.As[float64](m[4:]) // 4 bytes in: not on a float64 boundary
+	_, err = mmap.As[float32](m[2:]) // 2 bytes in: not on a float32 boundary
 	fmt.Println(errors.Is(err, mmap.ErrMisaligned))
 	_, err = mmap.As[*int](m) // pointers must not live in a mapping
 	fmt.Println(errors.Is(err, mmap.ErrInvalidType))
