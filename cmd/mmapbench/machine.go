@@ -128,10 +128,6 @@ func kBField(path, field string) int {
 
 func memAvailable() int { return meminfo("MemAvailable:") }
 
-// anonHugePages is how much of this process's anonymous memory transparent
-// hugepages back now (AnonHugePages in /proc/self/smaps_rollup).
-func anonHugePages() int { return kBField("/proc/self/smaps_rollup", "AnonHugePages:") }
-
 // vmstat is /proc/vmstat: the kernel's event counters.
 func vmstat() map[string]int {
 	m := map[string]int{}

@@ -228,7 +228,7 @@ func (b *bench) arenas(cl *cleanup) error {
 }
 
 // describe says what pages m got: its Info, and for transparent hugepages
-// how much of the process's anonymous memory they back now.
+// how much of it they back now, by the kernel's account of its VMA (Stats).
 func describe(m mmap.MMap) string {
 	info, err := m.Info()
 	if err != nil {
@@ -236,7 +236,11 @@ func describe(m mmap.MMap) string {
 	}
 	switch info.Kind {
 	case mmap.TransparentHugePages:
-		return fmt.Sprintf("THP, %s backed", bytesString(anonHugePages()))
+		s, err := m.Stats()
+		if err != nil {
+			return "THP, coverage unknown"
+		}
+		return fmt.Sprintf("THP, %s of %s backed", bytesString(int(s.AnonHugePages)), bytesString(len(m)))
 	case mmap.HugetlbPages:
 		return "hugetlb " + bytesString(info.PageSize)
 	}
@@ -247,7 +251,10 @@ func describe(m mmap.MMap) string {
 // 8-byte loads at pseudo-random offsets (each offset depends on the value
 // loaded before, so the loads do not overlap and each pays its TLB miss).
 func loads(m mmap.MMap) variant {
-	words := unsafe.Slice((*uint64)(unsafe.Pointer(unsafe.SliceData(m))), len(m)/8)
+	words, err := mmap.As[uint64](m)
+	if err != nil {
+		return func() (float64, error) { return 0, err }
+	}
 	seed := uint64(0x9e3779b97f4a7c15)
 	return func() (float64, error) {
 		const n = 1 << 19
