@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"testing"
 	"unsafe"
+
+	"github.com/hugemap/mmap/internal/scan"
 )
 
 // BenchmarkSumFloat32 sums a page-cached file of float32 four ways, one
@@ -57,8 +59,8 @@ func BenchmarkSumFloat32(b *testing.B) {
 	if err := m.Prefault(0); err != nil {
 		b.Fatal(err)
 	}
-	want := sumFloat32(unsafe.Slice((*float32)(unsafe.Pointer(&m[0])), n/4))
-	wantLE := sumLittleEndian(m) // the same as want on little-endian machines
+	want := scan.Float32s(unsafe.Slice((*float32)(unsafe.Pointer(&m[0])), n/4))
+	wantLE := scan.Float32sLE(m) // the same as want on little-endian machines
 	check := func(b *testing.B, got, want float32) {
 		if got != want {
 			b.Fatalf("sum %v; want %v", got, want)
@@ -72,19 +74,19 @@ func BenchmarkSumFloat32(b *testing.B) {
 			if err != nil {
 				b.Fatal(err)
 			}
-			check(b, sumFloat32(v), want)
+			check(b, scan.Float32s(v), want)
 		}
 	})
 	b.Run("impl=unsafe", func(b *testing.B) {
 		b.SetBytes(int64(n))
 		for b.Loop() {
-			check(b, sumFloat32(unsafe.Slice((*float32)(unsafe.Pointer(&m[0])), len(m)/4)), want)
+			check(b, scan.Float32s(unsafe.Slice((*float32)(unsafe.Pointer(&m[0])), len(m)/4)), want)
 		}
 	})
 	b.Run("impl=le", func(b *testing.B) {
 		b.SetBytes(int64(n))
 		for b.Loop() {
-			check(b, sumLittleEndian(m), wantLE)
+			check(b, scan.Float32sLE(m), wantLE)
 		}
 	})
 	b.Run("impl=read", func(b *testing.B) {
@@ -101,44 +103,9 @@ func BenchmarkSumFloat32(b *testing.B) {
 				if err := binary.Read(r, binary.LittleEndian, chunk); err != nil {
 					b.Fatal(err)
 				}
-				s += sumFloat32(chunk)
+				s += scan.Float32s(chunk)
 			}
 			_ = s // chunked sums round differently; the loop is what is timed
 		}
 	})
-}
-
-// sumFloat32 adds v with four sums, so that the adds are not one chain of
-// latencies and the loop, not the FPU's add latency, is what is measured.
-func sumFloat32(v []float32) float32 {
-	var s0, s1, s2, s3 float32
-	i := 0
-	for ; i+4 <= len(v); i += 4 {
-		w := v[i : i+4 : i+4]
-		s0 += w[0]
-		s1 += w[1]
-		s2 += w[2]
-		s3 += w[3]
-	}
-	for ; i < len(v); i++ {
-		s0 += v[i]
-	}
-	return s0 + s1 + s2 + s3
-}
-
-// sumLittleEndian is sumFloat32 decoding each value from b.
-func sumLittleEndian(b []byte) float32 {
-	var s0, s1, s2, s3 float32
-	i := 0
-	for ; i+16 <= len(b); i += 16 {
-		w := b[i : i+16 : i+16]
-		s0 += math.Float32frombits(binary.LittleEndian.Uint32(w[0:]))
-		s1 += math.Float32frombits(binary.LittleEndian.Uint32(w[4:]))
-		s2 += math.Float32frombits(binary.LittleEndian.Uint32(w[8:]))
-		s3 += math.Float32frombits(binary.LittleEndian.Uint32(w[12:]))
-	}
-	for ; i+4 <= len(b); i += 4 {
-		s0 += math.Float32frombits(binary.LittleEndian.Uint32(b[i:]))
-	}
-	return s0 + s1 + s2 + s3
 }

@@ -3,7 +3,10 @@
 package main
 
 import (
+	"bufio"
+	"encoding/binary"
 	"fmt"
+	"io"
 	"math/bits"
 	"os"
 	"os/exec"
@@ -106,6 +109,60 @@ func (b *bench) firstRead() error {
 		newRow(what, "file", readCell, plain, 1/1.5),
 		newRow(what, "file", readCell, cell{Name: "Map POPULATE+scan+Unmap", NS: best[3]}, 1/1.5),
 		newRow(what, "file", b.cCell("C mmap+scan+munmap", best[1]), plain, 0))
+	return nil
+}
+
+// typedView: sum the page-cached file as float32s, resident and mapped once,
+// through an As view, a hand-written unsafe.Slice, a binary.LittleEndian
+// loop over the bytes, and os.File with binary.Read. As must cost nothing
+// per element over the hand-written slice.
+func (b *bench) typedView() error {
+	m, err := mmap.Map(b.large, mmap.RDONLY, mmap.POPULATE)
+	if err != nil {
+		return err
+	}
+	defer m.Unmap()
+	var sink float32
+	sum := func(f func() float32) variant {
+		return func() (float64, error) {
+			return perOp(1, func() error { sink += f(); return nil })
+		}
+	}
+	chunk := make([]float32, 64<<10)
+	best, err := interleave(b.rounds,
+		sum(func() float32 {
+			return scan.Float32s(unsafe.Slice((*float32)(unsafe.Pointer(unsafe.SliceData(m))), len(m)/4))
+		}),
+		sum(func() float32 {
+			v, err := mmap.As[float32](m)
+			if err != nil {
+				panic(err) // a page-aligned mapping of a whole number of float32s
+			}
+			return scan.Float32s(v)
+		}),
+		sum(func() float32 { return scan.Float32sLE(m) }),
+		sum(func() float32 {
+			r := bufio.NewReaderSize(io.NewSectionReader(b.large, 0, int64(len(m))), 1<<20)
+			var s float32
+			for left := len(m) / 4; left > 0; left -= len(chunk) {
+				part := chunk[:min(len(chunk), left)]
+				if err := binary.Read(r, binary.LittleEndian, part); err != nil {
+					panic(err)
+				}
+				s += scan.Float32s(part)
+			}
+			return s
+		}))
+	if err != nil {
+		return err
+	}
+	runtime.KeepAlive(sink)
+	what := fmt.Sprintf("sum a %s page-cached file as float32", bytesString(b.size))
+	as := cell{Name: "As[float32] view", NS: best[1]}
+	b.add(
+		newRow(what, "view", cell{Name: "unsafe.Slice by hand", NS: best[0]}, as, 1.05),
+		newRow(what, "view", cell{Name: "binary.LittleEndian loop", NS: best[2]}, as, 0),
+		newRow(what, "view", cell{Name: "os.File+binary.Read", NS: best[3]}, as, 0))
 	return nil
 }
 

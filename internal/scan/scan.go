@@ -3,7 +3,11 @@
 // bench/ compare the same work. It is not part of the mmap API.
 package scan
 
-import "unsafe"
+import (
+	"encoding/binary"
+	"math"
+	"unsafe"
+)
 
 // Sum adds b as 64-bit words (the tail as bytes), with four sums so that
 // the adds are not one chain. b must start 8-byte aligned, as mappings and
@@ -24,6 +28,41 @@ func Sum(b []byte) uint64 {
 	}
 	for _, c := range b[len(words)*8:] {
 		s0 += uint64(c)
+	}
+	return s0 + s1 + s2 + s3
+}
+
+// Float32s adds v with four sums, so that the adds are not one chain of
+// latencies and the loop, not the FPU's add latency, is what is measured.
+func Float32s(v []float32) float32 {
+	var s0, s1, s2, s3 float32
+	i := 0
+	for ; i+4 <= len(v); i += 4 {
+		w := v[i : i+4 : i+4]
+		s0 += w[0]
+		s1 += w[1]
+		s2 += w[2]
+		s3 += w[3]
+	}
+	for ; i < len(v); i++ {
+		s0 += v[i]
+	}
+	return s0 + s1 + s2 + s3
+}
+
+// Float32sLE is Float32s decoding each value from b, little-endian.
+func Float32sLE(b []byte) float32 {
+	var s0, s1, s2, s3 float32
+	i := 0
+	for ; i+16 <= len(b); i += 16 {
+		w := b[i : i+16 : i+16]
+		s0 += math.Float32frombits(binary.LittleEndian.Uint32(w[0:]))
+		s1 += math.Float32frombits(binary.LittleEndian.Uint32(w[4:]))
+		s2 += math.Float32frombits(binary.LittleEndian.Uint32(w[8:]))
+		s3 += math.Float32frombits(binary.LittleEndian.Uint32(w[12:]))
+	}
+	for ; i+4 <= len(b); i += 4 {
+		s0 += math.Float32frombits(binary.LittleEndian.Uint32(b[i:]))
 	}
 	return s0 + s1 + s2 + s3
 }
