@@ -9,33 +9,25 @@ import (
 	"unsafe"
 )
 
-// Sum adds b as 64-bit words (the tail as bytes), with four sums so that
-// the adds are not one chain. b must start 8-byte aligned, as mappings and
-// Go's allocations of 8 bytes or more do.
+// Sum adds b as 64-bit words (the tail as bytes), as sum4 does. b must
+// start 8-byte aligned, as mappings and Go's allocations of 8 bytes or more
+// do.
 func Sum(b []byte) uint64 {
 	words := unsafe.Slice((*uint64)(unsafe.Pointer(unsafe.SliceData(b))), len(b)/8)
-	var s0, s1, s2, s3 uint64
-	i := 0
-	for ; i+4 <= len(words); i += 4 {
-		w := words[i : i+4 : i+4]
-		s0 += w[0]
-		s1 += w[1]
-		s2 += w[2]
-		s3 += w[3]
-	}
-	for ; i < len(words); i++ {
-		s0 += words[i]
-	}
+	s := sum4(words)
 	for _, c := range b[len(words)*8:] {
-		s0 += uint64(c)
+		s += uint64(c)
 	}
-	return s0 + s1 + s2 + s3
+	return s
 }
 
-// Float32s adds v with four sums, so that the adds are not one chain of
-// latencies and the loop, not the FPU's add latency, is what is measured.
-func Float32s(v []float32) float32 {
-	var s0, s1, s2, s3 float32
+// Float32s adds v as sum4 does.
+func Float32s(v []float32) float32 { return sum4(v) }
+
+// sum4 adds v with four sums, so that the adds are not one chain of
+// latencies and the loop, not the add's latency, is what is measured.
+func sum4[T uint64 | float32](v []T) T {
+	var s0, s1, s2, s3 T
 	i := 0
 	for ; i+4 <= len(v); i += 4 {
 		w := v[i : i+4 : i+4]
