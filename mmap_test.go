@@ -123,6 +123,18 @@ func mustUnmap(t testing.TB, m *MMap) {
 // of unreachable Readers have run: a Reader from Open that its user drops
 // unmaps itself after a garbage collection, at a moment of the runtime's
 // choosing, and a count taken by a later test must not move with it.
+// emptyTargets are the empty MMaps whose methods must all succeed doing
+// nothing: the MMap of an empty file, an empty slice of a live mapping, and
+// nil.
+func emptyTargets(t *testing.T) map[string]MMap {
+	t.Helper()
+	empty := mustMap(t, tempFile(t, nil, os.O_RDWR), -1, RDWR, 0, 0)
+	t.Cleanup(func() { mustUnmap(t, &empty) })
+	m := mustMap(t, nil, 2*page, RDWR, ANON, 0)
+	t.Cleanup(func() { mustUnmap(t, &m) })
+	return map[string]MMap{"empty MMap": empty, "empty slice of a mapping": m[1:1], "nil": nil}
+}
+
 func liveMappings() int {
 	n := liveCount()
 	for range 10 {

@@ -2,7 +2,6 @@ package mmap
 
 import (
 	"errors"
-	"os"
 	"runtime"
 	"testing"
 )
@@ -11,12 +10,7 @@ import (
 // package did not map, and ErrUnsupported off Linux.
 
 func TestSetNUMAOnEmptyAndForeign(t *testing.T) {
-	f := tempFile(t, nil, os.O_RDWR)
-	empty := mustMap(t, f, -1, RDWR, 0, 0)
-	defer mustUnmap(t, &empty)
-	m := mustMap(t, nil, 2*page, RDWR, ANON, 0)
-	defer mustUnmap(t, &m)
-	for what, e := range map[string]MMap{"empty MMap": empty, "empty slice of a mapping": m[1:1], "nil": nil} {
+	for what, e := range emptyTargets(t) {
 		if err := e.SetNUMA(NUMABind, []int{0}, false); err != nil {
 			t.Errorf("SetNUMA of the %s: %v", what, err)
 		}
@@ -34,6 +28,8 @@ func TestSetNUMAOnEmptyAndForeign(t *testing.T) {
 		if _, err := NUMANodes(); !errors.Is(err, errors.ErrUnsupported) {
 			t.Errorf("NUMANodes on %s: got %v, want ErrUnsupported", runtime.GOOS, err)
 		}
+		m := mustMap(t, nil, 2*page, RDWR, ANON, 0)
+		defer mustUnmap(t, &m)
 		if err := m.SetNUMA(NUMALocal, nil, false); !errors.Is(err, errors.ErrUnsupported) {
 			t.Errorf("SetNUMA on %s: got %v, want ErrUnsupported", runtime.GOOS, err)
 		}

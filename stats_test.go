@@ -2,7 +2,6 @@ package mmap
 
 import (
 	"errors"
-	"os"
 	"reflect"
 	"runtime"
 	"testing"
@@ -12,12 +11,7 @@ import (
 // map, and agreement with Resident where the platform keeps an account.
 
 func TestStatsOfEmptyAndForeign(t *testing.T) {
-	f := tempFile(t, nil, os.O_RDWR)
-	empty := mustMap(t, f, -1, RDWR, 0, 0)
-	defer mustUnmap(t, &empty)
-	m := mustMap(t, nil, 2*page, RDWR, ANON, 0)
-	defer mustUnmap(t, &m)
-	for what, e := range map[string]MMap{"empty MMap": empty, "empty slice of a mapping": m[1:1], "nil": nil} {
+	for what, e := range emptyTargets(t) {
 		if s, err := e.Stats(); err != nil || !reflect.DeepEqual(s, Stats{}) {
 			t.Errorf("Stats of the %s = %+v, %v; want zero, nil", what, s, err)
 		}

@@ -59,7 +59,7 @@ func BenchmarkSumFloat32(b *testing.B) {
 	if err := m.Prefault(0); err != nil {
 		b.Fatal(err)
 	}
-	want := scan.Float32s(unsafe.Slice((*float32)(unsafe.Pointer(&m[0])), n/4))
+	want := scan.Values(unsafe.Slice((*float32)(unsafe.Pointer(&m[0])), n/4))
 	wantLE := scan.Float32sLE(m) // the same as want on little-endian machines
 	check := func(b *testing.B, got, want float32) {
 		if got != want {
@@ -74,13 +74,13 @@ func BenchmarkSumFloat32(b *testing.B) {
 			if err != nil {
 				b.Fatal(err)
 			}
-			check(b, scan.Float32s(v), want)
+			check(b, scan.Values(v), want)
 		}
 	})
 	b.Run("impl=unsafe", func(b *testing.B) {
 		b.SetBytes(int64(n))
 		for b.Loop() {
-			check(b, scan.Float32s(unsafe.Slice((*float32)(unsafe.Pointer(&m[0])), len(m)/4)), want)
+			check(b, scan.Values(unsafe.Slice((*float32)(unsafe.Pointer(&m[0])), len(m)/4)), want)
 		}
 	})
 	b.Run("impl=le", func(b *testing.B) {
@@ -103,7 +103,7 @@ func BenchmarkSumFloat32(b *testing.B) {
 				if err := binary.Read(r, binary.LittleEndian, chunk); err != nil {
 					b.Fatal(err)
 				}
-				s += scan.Float32s(chunk)
+				s += scan.Values(chunk)
 			}
 			_ = s // chunked sums round differently; the loop is what is timed
 		}

@@ -309,7 +309,7 @@ func BenchmarkSumUint32(b *testing.B) {
 			check(b, err)
 			v, err := mmap.As[uint32](m)
 			check(b, err)
-			sink += sumUint32(v)
+			sink += scan.Values(v)
 			check(b, m.Unmap())
 		}
 	})
@@ -318,7 +318,7 @@ func BenchmarkSumUint32(b *testing.B) {
 		for b.Loop() {
 			m, err := unix.Mmap(fd, 0, largeSize, unix.PROT_READ, unix.MAP_SHARED)
 			check(b, err)
-			sink += sumUint32(unsafe.Slice((*uint32)(unsafe.Pointer(&m[0])), len(m)/4))
+			sink += scan.Values(unsafe.Slice((*uint32)(unsafe.Pointer(&m[0])), len(m)/4))
 			check(b, unix.Munmap(m))
 		}
 	})
@@ -330,27 +330,10 @@ func BenchmarkSumUint32(b *testing.B) {
 			for left := largeSize / 4; left > 0; left -= len(words) {
 				w := words[:min(len(words), left)]
 				check(b, binary.Read(r, binary.NativeEndian, w))
-				sink += sumUint32(w)
+				sink += scan.Values(w)
 			}
 		}
 	})
-}
-
-// sumUint32 adds v with four sums, so that the adds are not one chain.
-func sumUint32(v []uint32) uint32 {
-	var s0, s1, s2, s3 uint32
-	i := 0
-	for ; i+4 <= len(v); i += 4 {
-		w := v[i : i+4 : i+4]
-		s0 += w[0]
-		s1 += w[1]
-		s2 += w[2]
-		s3 += w[3]
-	}
-	for ; i < len(v); i++ {
-		s0 += v[i]
-	}
-	return s0 + s1 + s2 + s3
 }
 
 // BenchmarkFlushOnePage: dirty one byte in the middle of a large shared

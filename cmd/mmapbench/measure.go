@@ -131,14 +131,14 @@ func (b *bench) typedView() error {
 	chunk := make([]float32, 64<<10)
 	best, err := interleave(b.rounds,
 		sum(func() float32 {
-			return scan.Float32s(unsafe.Slice((*float32)(unsafe.Pointer(unsafe.SliceData(m))), len(m)/4))
+			return scan.Values(unsafe.Slice((*float32)(unsafe.Pointer(unsafe.SliceData(m))), len(m)/4))
 		}),
 		sum(func() float32 {
 			v, err := mmap.As[float32](m)
 			if err != nil {
 				panic(err) // a page-aligned mapping of a whole number of float32s
 			}
-			return scan.Float32s(v)
+			return scan.Values(v)
 		}),
 		sum(func() float32 { return scan.Float32sLE(m) }),
 		sum(func() float32 {
@@ -149,7 +149,7 @@ func (b *bench) typedView() error {
 				if err := binary.Read(r, binary.LittleEndian, part); err != nil {
 					panic(err)
 				}
-				s += scan.Float32s(part)
+				s += scan.Values(part)
 			}
 			return s
 		}))

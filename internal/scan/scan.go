@@ -9,24 +9,21 @@ import (
 	"unsafe"
 )
 
-// Sum adds b as 64-bit words (the tail as bytes), as sum4 does. b must
+// Sum adds b as 64-bit words (the tail as bytes), as Values does. b must
 // start 8-byte aligned, as mappings and Go's allocations of 8 bytes or more
 // do.
 func Sum(b []byte) uint64 {
 	words := unsafe.Slice((*uint64)(unsafe.Pointer(unsafe.SliceData(b))), len(b)/8)
-	s := sum4(words)
+	s := Values(words)
 	for _, c := range b[len(words)*8:] {
 		s += uint64(c)
 	}
 	return s
 }
 
-// Float32s adds v as sum4 does.
-func Float32s(v []float32) float32 { return sum4(v) }
-
-// sum4 adds v with four sums, so that the adds are not one chain of
+// Values adds v with four sums, so that the adds are not one chain of
 // latencies and the loop, not the add's latency, is what is measured.
-func sum4[T uint64 | float32](v []T) T {
+func Values[T uint32 | uint64 | float32](v []T) T {
 	var s0, s1, s2, s3 T
 	i := 0
 	for ; i+4 <= len(v); i += 4 {
@@ -42,7 +39,7 @@ func sum4[T uint64 | float32](v []T) T {
 	return s0 + s1 + s2 + s3
 }
 
-// Float32sLE is Float32s decoding each value from b, little-endian.
+// Float32sLE is Values of float32s decoded from b, little-endian.
 func Float32sLE(b []byte) float32 {
 	var s0, s1, s2, s3 float32
 	i := 0
