@@ -49,6 +49,10 @@ var (
 	// define, nodes for a mode that takes none (NUMADefault, NUMALocal),
 	// none for a mode that needs them, or several for NUMAPreferred.
 	ErrInvalidPolicy = errors.New("mmap: invalid NUMA policy")
+	// ErrWouldMove: Grow cannot lengthen the mapping where it is: the
+	// length asked passes the maximum it was made with (MapRegionMax), or
+	// it was made without one. Resize can, by moving it.
+	ErrWouldMove = errors.New("mmap: mapping cannot grow without moving")
 	// ErrNoSuchNode: SetNUMA was given a NUMA node that does not exist or
 	// is offline. The message lists the online nodes.
 	ErrNoSuchNode = errors.New("mmap: no such NUMA node")

@@ -130,15 +130,67 @@ static int finish(struct hm_map *m, void *p, int map_populated) {
 	return 0;
 }
 
-/* finish_or_unmap finishes p, or unmaps it and returns NULL with the
- * failing step's errno. */
+/* finish_or_unmap finishes p, or unmaps it (gives it back to the
+ * reservation, for a map at m->at) and returns NULL with the failing step's
+ * errno. */
 static void *finish_or_unmap(struct hm_map *m, void *p, size_t size, int map_populated) {
 	if (finish(m, p, map_populated) != 0) {
 		int saved = errno;
-		munmap(p, size);
+		if (m->at)
+			hm_reserve(p, size, 0, 0);
+		else
+			munmap(p, size);
 		errno = saved;
 		return NULL;
 	}
+	return p;
+}
+
+static const int reserve_flags = MAP_PRIVATE | MAP_ANONYMOUS
+#ifdef MAP_NORESERVE
+				 | MAP_NORESERVE
+#endif
+	;
+
+/* failed_at keeps [at, at+size) reserved after a MAP_FIXED map over it
+ * failed. Linux 6.12+ puts back what the failed call had unmapped; older
+ * kernels can leave a hole, reserved again here without MAP_FIXED, so as
+ * never to replace what another thread may have mapped there since. */
+static void failed_at(void *at, size_t size) {
+	int saved = errno;
+#if defined(__linux__) && defined(MAP_FIXED_NOREPLACE)
+	void *p = mmap(at, size, PROT_NONE, reserve_flags | MAP_FIXED_NOREPLACE, -1, 0);
+	if (p != MAP_FAILED && p != at)
+		munmap(p, size); /* a kernel before 4.17 took the address as a hint */
+#else
+	(void)at, (void)size;
+#endif
+	errno = saved;
+}
+
+void *hm_reserve(void *at, size_t size, size_t align, size_t phase) {
+	if (at) {
+		void *p = mmap(at, size, PROT_NONE, reserve_flags | MAP_FIXED, -1, 0);
+		return p == MAP_FAILED ? NULL : p;
+	}
+	size_t page = (size_t)sysconf(_SC_PAGESIZE);
+	size_t over = align > page ? align : 0;
+	if (size + over < size) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	char *raw = mmap(NULL, size + over, PROT_NONE, reserve_flags, -1, 0);
+	if (raw == MAP_FAILED)
+		return NULL;
+	if (!over)
+		return raw;
+	/* Over-allocated by align: keep the size bytes from the first
+	 * address congruent to phase, give back the rest. */
+	char *p = raw + ((phase - (uintptr_t)raw) & (align - 1));
+	if (p > raw)
+		munmap(raw, (size_t)(p - raw));
+	if (raw + size + over > p + size)
+		munmap(p + size, (size_t)(raw + size + over - (p + size)));
 	return p;
 }
 
@@ -147,6 +199,16 @@ static void *finish_or_unmap(struct hm_map *m, void *p, size_t size, int map_pop
 static void *try(struct hm_map *m, size_t size, int extra, int map_populated) {
 	int anon = m->flags & HM_ANON;
 	int flags = extra;
+	if (m->at) {
+		/* A map inside a reservation never reaches past what was asked:
+		 * MAP_FIXED would replace whatever lies beyond. */
+		if (size != m->length) {
+			m->failed_step = HM_STEP_MMAP;
+			errno = EINVAL;
+			return NULL;
+		}
+		flags |= MAP_FIXED;
+	}
 	if (anon)
 		flags |= MAP_PRIVATE | MAP_ANONYMOUS;
 	else
@@ -158,9 +220,11 @@ static void *try(struct hm_map *m, size_t size, int extra, int map_populated) {
 	if (m->flags & HM_NORESERVE && !((extra & MAP_HUGETLB) && !(m->flags & HM_POPULATE)))
 		flags |= MAP_NORESERVE;
 #endif
-	void *p = mmap(NULL, size, native_prot(m->prot), flags, anon ? -1 : m->fd, anon ? 0 : (off_t)m->offset);
+	void *p = mmap(m->at, size, native_prot(m->prot), flags, anon ? -1 : m->fd, anon ? 0 : (off_t)m->offset);
 	if (p == MAP_FAILED) {
 		m->failed_step = HM_STEP_MMAP;
+		if (m->at)
+			failed_at(m->at, size);
 		return NULL;
 	}
 	m->size = size;
@@ -169,24 +233,32 @@ static void *try(struct hm_map *m, size_t size, int extra, int map_populated) {
 
 #ifdef __linux__
 /* try_thp maps an anonymous range aligned to the THP size and marks it
- * MADV_HUGEPAGE: over-allocate by one huge page, trim both ends. */
+ * MADV_HUGEPAGE: over-allocate by one huge page, trim both ends. At m->at
+ * (aligned by its reservation) it maps exactly the length asked. */
 static void *try_thp(struct hm_map *m, int extra, int map_populated) {
-	size_t thp = m->thp_size, size = round_up(m->length, thp);
+	size_t thp = m->thp_size, size = round_up(m->length, thp), over = thp;
 	int flags = MAP_PRIVATE | MAP_ANONYMOUS | extra;
 #ifdef MAP_NORESERVE
 	if (m->flags & HM_NORESERVE)
 		flags |= MAP_NORESERVE;
 #endif
-	char *raw = mmap(NULL, size + thp, native_prot(m->prot), flags & ~MAP_POPULATE, -1, 0);
+	if (m->at) {
+		size = m->length;
+		over = 0;
+		flags |= MAP_FIXED;
+	}
+	char *raw = mmap(m->at, size + over, native_prot(m->prot), flags & ~MAP_POPULATE, -1, 0);
 	if (raw == MAP_FAILED) {
 		m->failed_step = HM_STEP_MMAP;
+		if (m->at)
+			failed_at(m->at, size);
 		return NULL;
 	}
-	char *p = (char *)round_up((size_t)(uintptr_t)raw, thp);
+	char *p = m->at ? raw : (char *)round_up((size_t)(uintptr_t)raw, thp);
 	if (p > raw)
 		munmap(raw, (size_t)(p - raw));
-	if (raw + size + thp > p + size)
-		munmap(p + size, (size_t)(raw + size + thp - (p + size)));
+	if (raw + size + over > p + size)
+		munmap(p + size, (size_t)(raw + size + over - (p + size)));
 	m->size = size;
 	if (madvise(p, size, MADV_HUGEPAGE) == 0) {
 		m->kind = HM_KIND_THP;

@@ -213,11 +213,8 @@ func MapRegion(f *os.File, length int, prot, flags int, offset int64) (MMap, err
 	if err := checkProtFlags(prot, flags); err != nil {
 		return nil, err
 	}
-	if offset < 0 {
-		return nil, fmt.Errorf("%w: offset %d is negative", ErrInvalidOffset, offset)
-	}
-	if offset%int64(os.Getpagesize()) != 0 && flags&UNALIGNED == 0 {
-		return nil, fmt.Errorf("%w: offset %d is not a multiple of the page size %d (pass UNALIGNED to map from any offset)", ErrInvalidOffset, offset, os.Getpagesize())
+	if err := checkOffset(offset, flags); err != nil {
+		return nil, err
 	}
 	if flags&ANON != 0 {
 		if length <= 0 {
@@ -313,6 +310,16 @@ func mapAt(f *os.File, fd uintptr, offset int64, length, prot, flags int) (*regi
 	r.len = length
 	r.flags, r.offset = flags, offset
 	return r, nil
+}
+
+func checkOffset(offset int64, flags int) error {
+	if offset < 0 {
+		return fmt.Errorf("%w: offset %d is negative", ErrInvalidOffset, offset)
+	}
+	if offset%int64(os.Getpagesize()) != 0 && flags&UNALIGNED == 0 {
+		return fmt.Errorf("%w: offset %d is not a multiple of the page size %d (pass UNALIGNED to map from any offset)", ErrInvalidOffset, offset, os.Getpagesize())
+	}
+	return nil
 }
 
 func checkProtFlags(prot, flags int) error {

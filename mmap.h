@@ -52,6 +52,11 @@ struct hm_map {
 	int populated;     /* pages were made resident */
 	int locked;        /* HM_LOCK or HM_LOCK_ONFAULT took effect */
 	int failed_step;   /* on failure: which step failed (HM_STEP_*) */
+	/* In: where to map, MAP_FIXED, inside a reservation the caller owns
+	 * (hm_reserve); NULL: anywhere. At an address the ladder skips the
+	 * THP over-allocation (the reservation is aligned already), and a
+	 * failure at any step gives the range back to the reservation. */
+	void *at;
 };
 
 /* Steps of hm_map, named in errors. */
@@ -66,6 +71,14 @@ enum {
  * populate and lock. Returns the mapping's start, or NULL with errno set and
  * nothing left mapped. */
 void *hm_map(struct hm_map *m);
+
+/* hm_reserve reserves size bytes of address space: PROT_NONE, private,
+ * anonymous, MAP_NORESERVE, so it costs no memory and no swap or commit
+ * charge. With at NULL it picks a start congruent to phase modulo align (a
+ * power of two, both page multiples); with at set it maps the reservation
+ * MAP_FIXED over [at, at+size), which must be the caller's own, giving
+ * mapped pages back to it. Returns the start, or NULL with errno set. */
+void *hm_reserve(void *at, size_t size, size_t align, size_t phase);
 
 /* Advice values: Go's Advice constants. hm_advise maps them to MADV_* and
  * fails with ENOSYS where this platform has no such advice. */

@@ -37,6 +37,7 @@ func sysMap(req *mapReq) (unsafe.Pointer, error) {
 
 		populate_write:       cbool(populatesForWriting(req.prot, req.flags)),
 		populate_by_map_flag: cbool(req.populateByMapFlag),
+		at:                   req.at,
 	}
 	p, err := C.hm_map(&m)
 	req.size = uintptr(m.size) // on failure: what the failed step covered, or 0
@@ -49,6 +50,17 @@ func sysMap(req *mapReq) (unsafe.Pointer, error) {
 		PageSize:  int(m.page_size),
 		Populated: m.populated != 0,
 		Locked:    m.locked != 0,
+	}
+	return p, nil
+}
+
+// sysReserve reserves size bytes of address space (PROT_NONE, no memory,
+// no swap) starting congruent to phase modulo align; with at set, it gives
+// [at, at+size), which the caller owns, back to its reservation.
+func sysReserve(at unsafe.Pointer, size, align, phase uintptr) (unsafe.Pointer, error) {
+	p, err := C.hm_reserve(at, C.size_t(size), C.size_t(align), C.size_t(phase))
+	if p == nil {
+		return nil, err
 	}
 	return p, nil
 }

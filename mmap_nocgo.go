@@ -53,7 +53,11 @@ func sysMap(req *mapReq) (unsafe.Pointer, error) {
 			req.info = Info{Kind: HugetlbPages, PageSize: size}
 		}
 	}
-	addr, err := mapPages(req.size, nativeProt(req.prot), f, fd, offset)
+	if req.at != nil && req.size != req.length {
+		// MAP_FIXED past what was asked would replace what lies beyond.
+		return nil, syscall.EINVAL
+	}
+	addr, err := mapPages(req.at, req.size, nativeProt(req.prot), f, fd, offset)
 	if err != nil {
 		return nil, err
 	}
@@ -61,7 +65,7 @@ func sysMap(req *mapReq) (unsafe.Pointer, error) {
 		req.failedStep = stepPopulate
 		populated, err := populateAtMap(addr, req)
 		if err != nil {
-			sysUnmap(addr, req.size)
+			undoMap(req, addr)
 			return nil, err
 		}
 		req.info.Populated = populated
@@ -69,12 +73,22 @@ func sysMap(req *mapReq) (unsafe.Pointer, error) {
 	if req.flags&LOCK != 0 {
 		req.failedStep = stepLock
 		if err := sysLock(addr, req.size, false); err != nil {
-			sysUnmap(addr, req.size)
+			undoMap(req, addr)
 			return nil, err
 		}
 		req.info.Populated, req.info.Locked = true, true
 	}
 	return addr, nil
+}
+
+// undoMap unmaps a map that failed after mapPages, or gives it back to the
+// reservation it was made in.
+func undoMap(req *mapReq, addr unsafe.Pointer) {
+	if req.at != nil {
+		sysReserve(addr, req.size, 0, 0)
+		return
+	}
+	sysUnmap(addr, req.size)
 }
 
 // nativeProt is this platform's PROT_* for prot (RDONLY, RDWR, COPY, EXEC).

@@ -3,6 +3,9 @@
 package mmap
 
 import (
+	"errors"
+	"fmt"
+	"runtime"
 	"syscall"
 	"unsafe"
 )
@@ -12,7 +15,10 @@ import (
 // in syscall's own table by the slice Mmap returned, so unmapPages rebuilds
 // that slice, and there is no mremap here to move one.
 
-func mapPages(length uintptr, prot, flags, fd int, offset int64) (unsafe.Pointer, error) {
+func mapPages(at unsafe.Pointer, length uintptr, prot, flags, fd int, offset int64) (unsafe.Pointer, error) {
+	if at != nil {
+		return nil, errNoFixedMap
+	}
 	b, err := syscall.Mmap(fd, offset, int(length), prot, flags)
 	if err != nil {
 		return nil, err
@@ -22,6 +28,15 @@ func mapPages(length uintptr, prot, flags, fd int, offset int64) (unsafe.Pointer
 
 func sysUnmap(addr unsafe.Pointer, length uintptr) error {
 	return syscall.Munmap(unsafe.Slice((*byte)(addr), length))
+}
+
+// errNoFixedMap: package syscall's Mmap takes no address, so there is no
+// mapping inside a reservation here, and no MapRegionMax.
+var errNoFixedMap = fmt.Errorf("mmap: MapRegionMax needs a map at a fixed address, which package syscall cannot make on %s; build with cgo: %w", runtime.GOOS, errors.ErrUnsupported)
+
+// sysReserve: see errNoFixedMap.
+func sysReserve(unsafe.Pointer, uintptr, uintptr, uintptr) (unsafe.Pointer, error) {
+	return nil, errNoFixedMap
 }
 
 // sysRemap leaves Resize to map-copy-unmap.

@@ -23,11 +23,59 @@ const (
 	madvPopulateWrite = 23
 	madvCollapse      = 25
 	mremapMayMove     = 1
+	mapFixedNoReplace = 0x100000
 	hugetlbfsMagic    = 0x958458f6
 )
 
-func mapPages(length uintptr, prot, flags, fd int, offset int64) (unsafe.Pointer, error) {
-	return mmapCall(length, prot, flags, fd, offset)
+// mapPages maps length bytes anywhere, or with at set MAP_FIXED at at,
+// inside a reservation of ours (sysReserve); if that fails, the range is
+// kept reserved as the C shim's failed_at keeps it.
+func mapPages(at unsafe.Pointer, length uintptr, prot, flags, fd int, offset int64) (unsafe.Pointer, error) {
+	if at == nil {
+		return mmapCall(0, length, prot, flags, fd, offset)
+	}
+	p, err := mmapCall(uintptr(at), length, prot, flags|syscall.MAP_FIXED, fd, offset)
+	if err != nil {
+		// Linux 6.12+ puts back what a failed MAP_FIXED map unmapped;
+		// older kernels can leave a hole, reserved again without
+		// replacing what another thread may have mapped there since.
+		if q, err := mmapCall(uintptr(at), length, syscall.PROT_NONE, reserveFlags|mapFixedNoReplace, -1, 0); err == nil && q != at {
+			sysUnmap(q, length) // a kernel before 4.17 took the address as a hint
+		}
+	}
+	return p, err
+}
+
+// reserveFlags make a reservation: private, anonymous, never charged.
+const reserveFlags = syscall.MAP_PRIVATE | syscall.MAP_ANONYMOUS | syscall.MAP_NORESERVE
+
+// sysReserve is the C shim's hm_reserve: size bytes of PROT_NONE address
+// space from an address congruent to phase modulo align, or with at set
+// mapped MAP_FIXED over [at, at+size), which the caller owns.
+func sysReserve(at unsafe.Pointer, size, align, phase uintptr) (unsafe.Pointer, error) {
+	if at != nil {
+		return mmapCall(uintptr(at), size, syscall.PROT_NONE, reserveFlags|syscall.MAP_FIXED, -1, 0)
+	}
+	over := uintptr(0)
+	if align > uintptr(syscall.Getpagesize()) {
+		over = align
+	}
+	if size+over < size {
+		return nil, syscall.ENOMEM
+	}
+	raw, err := mmapCall(0, size+over, syscall.PROT_NONE, reserveFlags, -1, 0)
+	if err != nil || over == 0 {
+		return raw, err
+	}
+	// Keep size bytes from the first address congruent to phase.
+	skip := (phase - uintptr(raw)) & (align - 1)
+	if skip > 0 {
+		sysUnmap(raw, skip)
+	}
+	if over > skip {
+		sysUnmap(unsafe.Add(raw, skip+size), over-skip)
+	}
+	return unsafe.Add(raw, skip), nil
 }
 
 func sysUnmap(addr unsafe.Pointer, length uintptr) error {

@@ -4,9 +4,11 @@ package mmap
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"sync/atomic"
 	"syscall"
+	"unsafe"
 )
 
 // Mapping, unmapping and resizing on Unix, over the sys* functions of
@@ -29,9 +31,13 @@ type mapReq struct {
 	// populateByMapFlag makes POPULATE use mmap's MAP_POPULATE, as before
 	// Linux 5.14, so that tests reach that path on any kernel (cgo only).
 	populateByMapFlag bool
-	size              uintptr // out: bytes mapped, for munmap; on failure, what the failed step covered
-	info              Info    // out
-	failedStep        int     // out, on failure
+	// at maps MAP_FIXED there, inside a reservation of this package's
+	// (MapRegionMax, Grow); nil maps anywhere. A failure gives the range
+	// back to the reservation.
+	at         unsafe.Pointer
+	size       uintptr // out: bytes mapped, for munmap; on failure, what the failed step covered
+	info       Info    // out
+	failedStep int     // out, on failure
 }
 
 // populateByMapFlag is mapReq.populateByMapFlag for every map while set: a
@@ -54,8 +60,20 @@ func osMapAnon(length, prot, flags int) (*region, error) {
 }
 
 func osMap(fd int, offset int64, length, prot, flags int) (*region, error) {
+	var req mapReq
+	req.set(fd, offset, length, prot, flags)
+	base, err := sysMap(&req)
+	if err != nil {
+		return nil, mapError(&req, err)
+	}
+	return &region{base: base, size: req.size, len: length, prot: prot, info: req.info}, nil
+}
+
+// set makes req the request for length bytes (page-rounded here) of fd
+// from offset, with the hugepage sizes the flags ask for.
+func (req *mapReq) set(fd int, offset int64, length, prot, flags int) {
 	page := uintptr(os.Getpagesize())
-	req := mapReq{
+	*req = mapReq{
 		fd:     fd,
 		prot:   prot,
 		flags:  flags,
@@ -78,11 +96,6 @@ func osMap(fd int, offset int64, length, prot, flags int) (*region, error) {
 			}
 		}
 	}
-	base, err := sysMap(&req)
-	if err != nil {
-		return nil, mapError(&req, err)
-	}
-	return &region{base: base, size: req.size, len: length, prot: prot, info: req.info}, nil
 }
 
 func hasHugetlbPageSize(size int) bool {
@@ -96,7 +109,7 @@ func hasHugetlbPageSize(size int) bool {
 }
 
 func osUnmap(r *region) error {
-	err := sysUnmap(r.base, r.size)
+	err := sysUnmap(r.base, r.span()) // a reservation goes whole
 	if errors.Is(err, syscall.EINVAL) && r.info.Kind != HugetlbPages {
 		// A hugetlbfs file mapped without HUGE or HUGETLB: the kernel
 		// wants the length in whole hugepages, whose size we never asked.
@@ -119,9 +132,15 @@ func osRemap(r *region, n int) (*region, error) {
 	size := (r.lead + uintptr(n) + unit - 1) / unit * unit
 	base, err := sysRemap(r.base, r.size, size)
 	if err != nil {
+		if r.limit != 0 && errors.Is(err, spansVMAs) {
+			// A mapping grown in parts that the kernel kept apart:
+			// Resize maps anew and copies instead.
+			return nil, fmt.Errorf("mremap of a mapping in several parts: %w", errors.ErrUnsupported)
+		}
 		return nil, os.NewSyscallError("mremap", err)
 	}
+	releaseTail(r)
 	nr := *r
-	nr.base, nr.size, nr.len = base, size, n
+	nr.base, nr.size, nr.len, nr.limit = base, size, n, 0
 	return &nr, nil
 }

@@ -11,7 +11,7 @@ import (
 // takes.
 
 // region is one live mapping as the OS made it. Its fields do not change
-// after osMap* returns it.
+// after osMap* returns it: Grow and a Resize in place register a new one.
 type region struct {
 	base   unsafe.Pointer // start of what the OS mapped; page aligned
 	size   uintptr        // bytes the OS mapped, as its unmap call needs
@@ -21,6 +21,7 @@ type region struct {
 	flags  int            // the flags it was mapped with
 	offset int64          // the file offset of the caller's first byte
 	info   Info           // what the mapping got
+	limit  uintptr        // MapRegionMax's maximum from base, 0 for none: see span
 	//lint:ignore U1000 empty on Unix; the Windows backend keeps its handles here
 	sys sysRegion // what else the OS needs to flush or unmap it
 }
@@ -37,6 +38,17 @@ func (r *region) pageSize() uintptr {
 		return uintptr(r.info.PageSize)
 	}
 	return uintptr(os.Getpagesize())
+}
+
+// span is the address space from base that r owns, which Unmap releases:
+// what it mapped, or with a maximum its whole reservation, the address
+// space up to the maximum rounded up to r's pages. r may grow in place
+// until lead+len reaches the maximum.
+func (r *region) span() uintptr {
+	if r.limit == 0 {
+		return r.size
+	}
+	return max(r.size, roundUp(r.limit, r.pageSize()))
 }
 
 // start is the address of the caller's first byte.

@@ -90,6 +90,25 @@ func unregister(m MMap) (*region, error) {
 	return x.r, nil
 }
 
+// reregister swaps the registration of the mapping that old is exactly
+// the view of for nr, which starts at the same address with another
+// length (Grow, a Resize in place), and returns nr's view. A lookup racing
+// with it finds one or the other, never neither: nr joins both indexes
+// before the old node leaves them. A slice of the old length keeps
+// finding nr afterwards, through idx (its end is no longer a key of ends).
+func reregister(old MMap, nr *region) MMap {
+	m := nr.data()
+	y := &node{start: nr.start(), end: nr.start() + uintptr(nr.len), r: nr}
+	registry.Lock()
+	x := registry.exactly(addr(old), uintptr(len(old)))
+	registry.add(y)
+	if x != nil {
+		registry.remove(x)
+	}
+	registry.Unlock()
+	return m
+}
+
 // lookup finds the live mapping that holds every byte of m, and where m
 // starts relative to the mapping's base. Mappings never overlap, but two
 // can be adjacent: an empty slice where one ends and the next begins

@@ -46,10 +46,20 @@ func (m *MMap) Resize(f *os.File, n int, extend bool) error {
 	if f == nil {
 		return fmt.Errorf("%w: Resize of a file mapping needs its file", ErrNoFile)
 	}
+	return withLength(f, r, n, extend, "resize", func(fd uintptr, size int64) error {
+		return m.resize(r, n, f, fd, size)
+	})
+}
+
+// withLength runs fn with f's descriptor and size once f holds n bytes of
+// r from r's offset: past the end of f is an error wrapping
+// ErrInvalidLength unless extend, which grows f first and cuts it back to
+// its old size if fn fails. Resize and Grow share it.
+func withLength(f *os.File, r *region, n int, extend bool, op string, fn func(fd uintptr, size int64) error) error {
 	if uint64(r.offset)+uint64(n) > math.MaxInt64 {
 		return fmt.Errorf("%w: offset %d + length %d overflows int64", ErrInvalidLength, r.offset, n)
 	}
-	return withFile(f, "resize", func(fd uintptr) error {
+	return withFile(f, op, func(fd uintptr) error {
 		fi, err := f.Stat()
 		if err != nil {
 			return err
@@ -65,7 +75,7 @@ func (m *MMap) Resize(f *os.File, n int, extend bool) error {
 				return err
 			}
 		}
-		err = m.resize(r, n, f, fd, size)
+		err = fn(fd, size)
 		if err != nil && grow {
 			if cut := f.Truncate(size); cut != nil {
 				err = errors.Join(err, fmt.Errorf("mmap: putting %s back to its %d bytes: %w", f.Name(), size, cut))
@@ -79,6 +89,9 @@ func (m *MMap) Resize(f *os.File, n int, extend bool) error {
 // size bytes long before Resize grew it) is its file, nil for anonymous
 // memory. On failure r stays mapped and registered.
 func (m *MMap) resize(r *region, n int, f *os.File, fd uintptr, size int64) error {
+	if r.limit != 0 && r.holds(n) {
+		return m.inPlace(r, n, f, fd)
+	}
 	// Out of the registry before mremap frees the old range, so that a
 	// mapping another goroutine gets there is never confused with it.
 	if _, err := unregister(*m); err != nil {
