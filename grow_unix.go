@@ -3,6 +3,7 @@
 package mmap
 
 import (
+	"errors"
 	"os"
 	"syscall"
 )
@@ -132,6 +133,10 @@ func releaseTail(r *region) {
 	}
 }
 
-// spansVMAs is the errno of mremap for a range that is not one VMA, as a
-// mapping that grew in parts can be (hugetlb parts never merge).
-var spansVMAs = syscall.EFAULT
+// movesByCopy says whether mremap refused to move a mapping that grew in
+// place for a reason a copy does not share: the grown mapping is several
+// VMAs (EFAULT), as hugetlb parts always are (the kernel never merges
+// them), or hugetlb pages, which mremap does not enlarge (EINVAL).
+func movesByCopy(errno error) bool {
+	return errors.Is(errno, syscall.EFAULT) || errors.Is(errno, syscall.EINVAL)
+}

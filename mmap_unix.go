@@ -132,10 +132,8 @@ func osRemap(r *region, n int) (*region, error) {
 	size := (r.lead + uintptr(n) + unit - 1) / unit * unit
 	base, err := sysRemap(r.base, r.size, size)
 	if err != nil {
-		if r.limit != 0 && errors.Is(err, spansVMAs) {
-			// A mapping grown in parts that the kernel kept apart:
-			// Resize maps anew and copies instead.
-			return nil, fmt.Errorf("mremap of a mapping in several parts: %w", errors.ErrUnsupported)
+		if r.limit != 0 && movesByCopy(err) {
+			return nil, fmt.Errorf("mremap: %w: %w", err, errors.ErrUnsupported) // Resize maps anew and copies
 		}
 		return nil, os.NewSyscallError("mremap", err)
 	}
