@@ -85,7 +85,9 @@ func describeLines(lines []mapping, lo uintptr) string {
 
 // at is the one-byte slice at off bytes past m's first byte, which may lie
 // past len(m): vmaOf and vmFlags look at the mapping that holds it.
-func at(m MMap, off int) MMap { return unsafe.Slice((*byte)(unsafe.Add(unsafe.Pointer(&m[0]), off)), 1) }
+func at(m MMap, off int) MMap {
+	return unsafe.Slice((*byte)(unsafe.Add(unsafe.Pointer(&m[0]), off)), 1)
+}
 
 func TestMaxReservationAsTheKernelSeesIt(t *testing.T) {
 	const max = 64 << 20

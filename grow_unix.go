@@ -58,6 +58,17 @@ func osMapMax(file bool, fd uintptr, offset int64, length, max, prot, flags int)
 	return r, nil
 }
 
+// span is the address space from base that r owns, which Unmap releases:
+// what it mapped, or with a maximum its whole reservation, the address
+// space up to the maximum rounded up to r's pages. r may grow in place
+// until lead+len reaches the maximum.
+func (r *region) span() uintptr {
+	if r.limit == 0 {
+		return r.size
+	}
+	return max(r.size, roundUp(r.limit, r.pageSize()))
+}
+
 // reserveError names a failed reservation as mapError names a failed map:
 // the caller adds the file.
 func reserveError(file bool, errno error) error {

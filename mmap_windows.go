@@ -84,6 +84,10 @@ type sysRegion struct {
 	// kind says what the view is of, which decides what Protect asks
 	// for and which Discard modes apply.
 	kind viewKind
+	// views, for a mapping with a maximum (grow_windows.go), is where
+	// each of its views starts, from base: the last runs to size, and
+	// the placeholder that is left from there to the maximum.
+	views []uintptr
 }
 
 // viewKind is what a view maps.
@@ -263,6 +267,9 @@ func viewPointer(addr uintptr) unsafe.Pointer {
 }
 
 func osUnmap(r *region) error {
+	if r.limit != 0 {
+		return unmapReserved(r)
+	}
 	// Write the view's dirty pages first, as mmap-go does. Its error is
 	// not returned: the pages stay in the system cache and reach the file
 	// whether or not the view is unmapped, as munmap's do on Unix, and an
@@ -286,7 +293,7 @@ func osFlush(r *region, off, n uintptr) error {
 	if r.sys.file == 0 {
 		return nil
 	}
-	if err := flushView(unsafe.Add(r.base, off), n); err != nil {
+	if err := acrossViews(r, off, n, func(off, n uintptr) error { return flushView(unsafe.Add(r.base, off), n) }); err != nil {
 		return os.NewSyscallError("FlushViewOfFile", err)
 	}
 	// FlushViewOfFile only starts the writes; FlushFileBuffers waits for
@@ -313,6 +320,11 @@ func flushView(p unsafe.Pointer, n uintptr) error {
 var workingSet sync.Mutex
 
 func osLock(r *region, off, n uintptr) error {
+	return acrossViews(r, off, n, func(off, n uintptr) error { return lockView(r, off, n) })
+}
+
+// lockView locks [off, off+n) of r, inside one view.
+func lockView(r *region, off, n uintptr) error {
 	p := uintptr(unsafe.Add(r.base, off))
 	err := syscall.VirtualLock(p, n)
 	if errors.Is(err, errWorkingSetQuot) {
@@ -334,7 +346,9 @@ func osLock(r *region, off, n uintptr) error {
 }
 
 func osUnlock(r *region, off, n uintptr) error {
-	return os.NewSyscallError("VirtualUnlock", syscall.VirtualUnlock(uintptr(unsafe.Add(r.base, off)), n))
+	return acrossViews(r, off, n, func(off, n uintptr) error {
+		return os.NewSyscallError("VirtualUnlock", syscall.VirtualUnlock(uintptr(unsafe.Add(r.base, off)), n))
+	})
 }
 
 // growWorkingSet raises the process's minimum and maximum working set by n.

@@ -259,7 +259,7 @@ func osFlushAsync(r *region, off, n uintptr) error {
 	}
 	// FlushViewOfFile starts the writes and returns; FlushFileBuffers,
 	// which waits for them, is Flush's.
-	return os.NewSyscallError("FlushViewOfFile", flushView(unsafe.Add(r.base, off), n))
+	return os.NewSyscallError("FlushViewOfFile", acrossViews(r, off, n, func(off, n uintptr) error { return flushView(unsafe.Add(r.base, off), n) }))
 }
 
 func osLockOnFault(*region, uintptr, uintptr) error {
@@ -358,11 +358,13 @@ func osProtect(r *region, off, n uintptr, prot int) error {
 	if err := find(procVirtualProtect); err != nil {
 		return err
 	}
-	var old uint32
-	if ok, _, err := procVirtualProtect.Call(uintptr(unsafe.Add(r.base, off)), n, uintptr(winProtect(r, prot)), uintptr(unsafe.Pointer(&old))); ok == 0 {
-		return os.NewSyscallError("VirtualProtect", err)
-	}
-	return nil
+	return acrossViews(r, off, n, func(off, n uintptr) error {
+		var old uint32
+		if ok, _, err := procVirtualProtect.Call(uintptr(unsafe.Add(r.base, off)), n, uintptr(winProtect(r, prot)), uintptr(unsafe.Pointer(&old))); ok == 0 {
+			return os.NewSyscallError("VirtualProtect", err)
+		}
+		return nil
+	})
 }
 
 func osMincore(r *region, off, n uintptr, vec []byte) error {

@@ -40,17 +40,6 @@ func (r *region) pageSize() uintptr {
 	return uintptr(os.Getpagesize())
 }
 
-// span is the address space from base that r owns, which Unmap releases:
-// what it mapped, or with a maximum its whole reservation, the address
-// space up to the maximum rounded up to r's pages. r may grow in place
-// until lead+len reaches the maximum.
-func (r *region) span() uintptr {
-	if r.limit == 0 {
-		return r.size
-	}
-	return max(r.size, roundUp(r.limit, r.pageSize()))
-}
-
 // start is the address of the caller's first byte.
 func (r *region) start() uintptr { return uintptr(r.base) + r.lead }
 
