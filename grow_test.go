@@ -226,7 +226,24 @@ func TestGrowRefusesBadInput(t *testing.T) {
 	if fi, _ := f.Stat(); fi.Size() != int64(4*page) {
 		t.Fatalf("a refused Grow changed the file to %d bytes", fi.Size())
 	}
+}
 
+// Argument errors come before anything is reserved, so they hold on every
+// backend, those without MapRegionMax too; so does ErrWouldMove for a
+// mapping made without a maximum.
+func TestMapRegionMaxRefusesBadInput(t *testing.T) {
+	f := tempFile(t, pattern(4*page), os.O_RDWR)
+	plain := mustMap(t, f, page, RDWR, 0, 0)
+	defer func() { mustUnmap(t, &plain) }()
+	if err := plain.Grow(f, 2*page, true); !errors.Is(err, ErrWouldMove) {
+		t.Errorf("Grow of a mapping made without a maximum: %v; want ErrWouldMove", err)
+	}
+	if err := plain.Grow(f, page, true); !errors.Is(err, ErrInvalidLength) {
+		t.Errorf("Grow to the same length: %v; want ErrInvalidLength", err)
+	}
+	if fi, _ := f.Stat(); fi.Size() != int64(4*page) || len(plain) != page {
+		t.Fatal("a refused Grow changed the file or the slice")
+	}
 	for _, c := range []struct {
 		name              string
 		f                 *os.File
