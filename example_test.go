@@ -167,3 +167,51 @@ func ExampleMMap_SetNUMA() {
 	}
 	fmt.Println("bytes per node:", s.NodeBytes)
 }
+
+// A file that grows while readers hold slices of it, as a database's does:
+// reserve room for 256 MiB of it, map what is there, and Grow the mapping
+// with the file. It never moves, so a slice a reader holds stays valid.
+// Where the system cannot reserve (Windows without placeholders, macOS and
+// the BSDs without cgo) Grow says ErrWouldMove and Resize does the job,
+// moving the mapping: readers must then let go of their slices first.
+func ExampleMapRegionMax() {
+	path := filepath.Join(os.TempDir(), "hugemap-example-db")
+	if err := os.WriteFile(path, []byte("header"), 0o644); err != nil {
+		log.Fatal(err)
+	}
+	defer os.Remove(path)
+	f, err := os.OpenFile(path, os.O_RDWR, 0)
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer f.Close()
+
+	m, err := mmap.MapRegionMax(f, -1, 256<<20, mmap.RDWR, 0, 0)
+	if errors.Is(err, errors.ErrUnsupported) {
+		m, err = mmap.MapRegion(f, -1, mmap.RDWR, 0, 0)
+	}
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer m.Unmap()
+	header := m[:6] // what a reader holds
+
+	// The file grows to 1 MiB (extend), and the mapping with it.
+	if err := m.Grow(f, 1<<20, true); errors.Is(err, mmap.ErrWouldMove) {
+		header = nil // the mapping is about to move
+		if err := m.Resize(f, 1<<20, true); err != nil {
+			log.Fatal(err)
+		}
+		header = m[:6]
+	} else if err != nil {
+		log.Fatal(err)
+	}
+	copy(m[len(m)-4:], "tail")
+	fmt.Println(len(m), string(header), string(m[len(m)-4:]))
+
+	// Past the maximum Grow refuses; Resize would move the mapping.
+	fmt.Println(errors.Is(m.Grow(f, 512<<20, true), mmap.ErrWouldMove))
+	// Output:
+	// 1048576 header tail
+	// true
+}

@@ -27,12 +27,18 @@
 // [MMap.Info] says what the mapping got.
 //
 // Operations are methods: Flush, FlushAsync, Lock, LockOnFault, Unlock,
-// Advise, Discard, Protect, Resident, ResidentPages, Info and Resize. All
-// but Resize and Unmap act on the whole mapping or on any sub-slice of it:
+// Advise, Discard, Protect, Resident, ResidentPages, Info, Resize and
+// Grow. All but Resize, Grow and Unmap act on the whole mapping or on any
+// sub-slice of it:
 // m[i:j].Flush() writes back only the pages under m[i:j], and
 // [MMap.Range] makes such a sub-slice from an offset and a length with every
 // bound checked. Discard, the only operation that changes data, is kept
 // apart from Advise.
+//
+// [MapRegionMax] maps inside a reservation of address space, and
+// [MMap.Grow] lengthens such a mapping in place, so that slices readers
+// hold stay valid while a file grows under them; past the maximum, Grow
+// says [ErrWouldMove] and Resize may move the mapping.
 //
 // [As] views a mapping, or any sub-slice of it, as a slice of fixed-size
 // values (As[float32](m), As[Record](m[off:])) with no copy, after checking

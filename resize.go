@@ -26,6 +26,13 @@ import (
 // unmapped; pages that Protect changed get the mapping's own protection
 // back.
 //
+// A mapping made by MapRegionMax stays where it is for any length up to its
+// maximum: longer, Resize is Grow; shorter, the pages past the new end go
+// back to the reservation, where a later Grow or Resize maps them again
+// (Windows: the views wholly past the new end; a view cannot be cut). Past
+// the maximum it moves as above, the whole old reservation is released,
+// and the moved mapping has no maximum (Grow then says ErrWouldMove).
+//
 // For a file mapping, f must be the file it maps. A length that reaches past
 // the end of f is an error wrapping ErrInvalidLength unless extend is set;
 // then f is grown to cover it (f.Truncate: f must be open for writing). For
