@@ -82,7 +82,7 @@ func osMap(fd int, offset int64, length, prot, flags int) (*region, error) {
 	if err != nil {
 		return nil, mapError(&req, err)
 	}
-	return &region{base: base, size: req.size, len: length, prot: prot, info: req.info}, nil
+	return newRegion(region{base: base, size: req.size, len: length, prot: prot, info: req.info}), nil
 }
 
 func hasHugetlbPageSize(size int) bool {
@@ -121,7 +121,7 @@ func osRemap(r *region, n int) (*region, error) {
 	if err != nil {
 		return nil, os.NewSyscallError("mremap", err)
 	}
-	nr := *r
+	nr := newRegion(*r)
 	nr.base, nr.size, nr.len = base, size, n
-	return &nr, nil
+	return nr, nil
 }

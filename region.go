@@ -23,6 +23,21 @@ type region struct {
 	info   Info           // what the mapping got
 	//lint:ignore U1000 empty on Unix; the Windows backend keeps its handles here
 	sys sysRegion // what else the OS needs to flush or unmap it
+
+	// slot is the registry node allocated with r by newRegion, until
+	// register takes it: one allocation a Map instead of two.
+	slot *node
+}
+
+// newRegion returns a copy of v on the heap, allocated together with the
+// registry node that will record it.
+func newRegion(v region) *region {
+	rn := &struct {
+		r region
+		x node
+	}{r: v}
+	rn.r.slot = &rn.x
+	return &rn.r
 }
 
 // data is the caller's view of r.

@@ -69,7 +69,14 @@ func addr(m MMap) uintptr { return uintptr(unsafe.Pointer(unsafe.SliceData(m))) 
 // register records r and returns the caller's view of it.
 func register(r *region) MMap {
 	m := r.data()
-	x := &node{start: r.start(), end: r.start() + uintptr(r.len), r: r}
+	// Nodes are never reused (lookups may still stand on a removed one), so
+	// a region registered again after a failed Unmap or Resize gets a new one.
+	x := r.slot
+	if x == nil {
+		x = new(node)
+	}
+	r.slot = nil
+	x.start, x.end, x.r = r.start(), r.start()+uintptr(r.len), r
 	registry.Lock()
 	registry.add(x)
 	registry.Unlock()
