@@ -305,18 +305,6 @@ int hm_protect(void *addr, size_t length, int prot) { return mprotect(addr, leng
 
 int hm_populate(void *addr, size_t length, int write, int file) {
 #ifdef __linux__
-	long page = sysconf(_SC_PAGESIZE);
-	size_t pages = (length + (size_t)page - 1) / (size_t)page;
-	unsigned char vec[64];
-	/* Resident pages fault in Go only as minor faults (mapping a cached
-	 * page, write-protect or copy-on-write), which need no disk. */
-	if (pages <= sizeof vec && mincore(addr, length, vec) == 0) {
-		size_t i = 0;
-		while (i < pages && (vec[i] & 1))
-			i++;
-		if (i == pages)
-			return 0; /* the warm path: one cheap call, no page walk */
-	}
 	if (file)
 		madvise(addr, length, MADV_WILLNEED); /* a hint; its failure is harmless */
 	int r;

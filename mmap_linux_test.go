@@ -86,7 +86,13 @@ func vmaOf(t testing.TB, m MMap) vma {
 // statusKB reads a "Key: N kB" line of /proc/self/status.
 func statusKB(t testing.TB, key string) int64 {
 	t.Helper()
-	b, err := os.ReadFile("/proc/self/status")
+	return procKB(t, "/proc/self/status", key)
+}
+
+// procKB reads a "Key: N kB" line of a file such as /proc/meminfo.
+func procKB(t testing.TB, path, key string) int64 {
+	t.Helper()
+	b, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -99,7 +105,7 @@ func statusKB(t testing.TB, key string) int64 {
 			return n
 		}
 	}
-	t.Fatalf("no %s in /proc/self/status", key)
+	t.Fatalf("no %s in %s", key, path)
 	return 0
 }
 
