@@ -142,12 +142,10 @@ static void *finish_or_unmap(struct hm_map *m, void *p, size_t size, int map_pop
 	return p;
 }
 
-/* try maps size bytes with extra MAP_* flags, then finishes the mapping.
- * On failure nothing is left mapped. */
-static void *try(struct hm_map *m, size_t size, int extra, int map_populated) {
-	int anon = m->flags & HM_ANON;
+/* map_flags is the MAP_* flags for m, with extra ones. */
+static int map_flags(const struct hm_map *m, int extra) {
 	int flags = extra;
-	if (anon)
+	if (m->flags & HM_ANON)
 		flags |= MAP_PRIVATE | MAP_ANONYMOUS;
 	else
 		flags |= (m->prot & HM_COPY) ? MAP_PRIVATE : MAP_SHARED;
@@ -158,7 +156,14 @@ static void *try(struct hm_map *m, size_t size, int extra, int map_populated) {
 	if (m->flags & HM_NORESERVE && !((extra & MAP_HUGETLB) && !(m->flags & HM_POPULATE)))
 		flags |= MAP_NORESERVE;
 #endif
-	void *p = mmap(NULL, size, native_prot(m->prot), flags, anon ? -1 : m->fd, anon ? 0 : (off_t)m->offset);
+	return flags;
+}
+
+/* try maps size bytes with extra MAP_* flags, then finishes the mapping.
+ * On failure nothing is left mapped. */
+static void *try(struct hm_map *m, size_t size, int extra, int map_populated) {
+	int anon = m->flags & HM_ANON;
+	void *p = mmap(NULL, size, native_prot(m->prot), map_flags(m, extra), anon ? -1 : m->fd, anon ? 0 : (off_t)m->offset);
 	if (p == MAP_FAILED) {
 		m->failed_step = HM_STEP_MMAP;
 		return NULL;
@@ -203,6 +208,53 @@ static void *try_thp(struct hm_map *m, int extra, int map_populated) {
 		}
 	}
 	return finish_or_unmap(m, p, size, map_populated);
+}
+#endif
+
+#ifdef __linux__
+/* try_file_thp maps a file range for transparent hugepages: at an address
+ * that lines up with its file offset modulo the THP size, as a PMD entry
+ * needs, whenever the range holds a whole aligned block of the file (the
+ * kernel aligns some file systems' maps by itself, only from offset 0 and
+ * for lengths of a block or more, and others' not at all): reserve
+ * length + thp bytes of address space, map the file over the first address
+ * that lines up, give the rest back. The advice comes before the populate,
+ * so that its faults read the file in PMD-sized folios. */
+static void *try_file_thp(struct hm_map *m, int extra, int map_populated) {
+	size_t thp = m->thp_size, len = m->length;
+	uint64_t off = (uint64_t)m->offset, block = (off + thp - 1) / thp * thp;
+	int flags = map_flags(m, extra);
+	char *p = MAP_FAILED;
+	if (block + thp <= off + len) {
+		char *raw = mmap(NULL, len + thp, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+		if (raw != MAP_FAILED) {
+			char *at = raw + (size_t)((off - (uint64_t)(uintptr_t)raw) & (thp - 1));
+			p = mmap(at, len, native_prot(m->prot), flags | MAP_FIXED, m->fd, (off_t)off);
+			if (p == MAP_FAILED) {
+				int saved = errno;
+				munmap(raw, len + thp);
+				errno = saved;
+				m->failed_step = HM_STEP_MMAP;
+				return NULL;
+			}
+			if (at > raw)
+				munmap(raw, (size_t)(at - raw));
+			if (raw + len + thp > at + len)
+				munmap(at + len, (size_t)(raw + len + thp - (at + len)));
+		}
+	}
+	if (p == MAP_FAILED) /* no whole block, or no room to line it up */
+		p = mmap(NULL, len, native_prot(m->prot), flags, m->fd, (off_t)off);
+	if (p == MAP_FAILED) {
+		m->failed_step = HM_STEP_MMAP;
+		return NULL;
+	}
+	m->size = len;
+	if (madvise(p, len, MADV_HUGEPAGE) == 0) {
+		m->kind = HM_KIND_THP;
+		m->page_size = thp;
+	}
+	return finish_or_unmap(m, p, len, map_populated);
 }
 #endif
 
@@ -274,15 +326,14 @@ void *hm_map(struct hm_map *m) {
 	}
 #endif
 
-	void *p = try(m, m->length, extra, map_populated);
 #ifdef __linux__
-	/* A file map asked for hugepages gets the advice; file THP is up to
-	 * the file system (large folios) and the kernel's settings. */
-	if (p && !(m->flags & HM_ANON) && (m->flags & HM_HUGE) && m->thp_size != 0 &&
-	    madvise(p, m->size, MADV_HUGEPAGE) == 0)
-		m->kind = HM_KIND_THP;
+	/* A file map asked for hugepages is placed for them and advised;
+	 * whether the page cache holds the file in folios large enough is up
+	 * to the file system and how the file was read or written. */
+	if (!(m->flags & HM_ANON) && (m->flags & HM_HUGE) && m->thp_size != 0)
+		return try_file_thp(m, extra, map_populated);
 #endif
-	return p;
+	return try(m, m->length, extra, map_populated);
 }
 
 int hm_unmap(void *addr, size_t length) { return munmap(addr, length); }

@@ -82,7 +82,30 @@ func osMap(fd int, offset int64, length, prot, flags int) (*region, error) {
 	if err != nil {
 		return nil, mapError(&req, err)
 	}
+	req.info.PMDMappable = pmdMappable(uintptr(base), req.size, offset, req.info, req.flags&ANON != 0)
 	return newRegion(region{base: base, size: req.size, len: length, prot: prot, info: req.info}), nil
+}
+
+// pmdMappable says whether a mapping of size bytes at base, of the file
+// from offset (unless anon), can take PMD entries: see Info.PMDMappable.
+func pmdMappable(base, size uintptr, offset int64, info Info, anon bool) bool {
+	switch info.Kind {
+	case HugetlbPages:
+		return true
+	case TransparentHugePages:
+		pmd := uintptr(thpSize())
+		if pmd == 0 || pmd&(pmd-1) != 0 {
+			return false
+		}
+		if anon {
+			offset = int64(base) // anonymous memory lines up with itself
+		}
+		// The first block boundary of the file inside the range, and
+		// whether the addresses line up with it.
+		skip := (pmd - uintptr(offset)&(pmd-1)) & (pmd - 1)
+		return skip+pmd <= size && (base-uintptr(offset))&(pmd-1) == 0
+	}
+	return false
 }
 
 func hasHugetlbPageSize(size int) bool {
