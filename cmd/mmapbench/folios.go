@@ -28,16 +28,17 @@ import (
 // cacheState is one way of leaving the large file in the page cache.
 type cacheState struct {
 	name    string
-	prepare func(f *os.File) error // nil: as createFile left it
+	prepare func(f *os.File) error // evicts f, then caches it again one way
 	large   bool                   // the state aims at large folios: the 0.5x target applies
 }
 
 func (b *bench) cacheStates() []cacheState {
 	return []cacheState{
-		{name: "as written (1 MiB writes)"},
-		{name: "evicted, read back at random (FADV_RANDOM)", prepare: readBackRandom},
-		{name: "evicted, read back sequentially (read(2) 128 KiB)", prepare: readBackSequential, large: true},
-		{name: "refolded (HUGE map, populated)", prepare: refold, large: true},
+		{name: "rewritten in 4 KiB writes", prepare: rewrite(4 << 10)},
+		{name: "rewritten in 2 MiB writes", prepare: rewrite(2 << 20), large: true},
+		{name: "read back at random (FADV_RANDOM)", prepare: readBackRandom},
+		{name: "read back sequentially (read(2) 128 KiB)", prepare: readBackSequential, large: true},
+		{name: "refolded (read back through a HUGE map)", prepare: refold, large: true},
 	}
 }
 
@@ -77,11 +78,9 @@ func (b *bench) firstRead() error {
 		}
 	}
 	for _, st := range b.cacheStates() {
-		if st.prepare != nil {
-			progress("  %s", st.name)
-			if err := st.prepare(f); err != nil {
-				return fmt.Errorf("%s: %w", st.name, err)
-			}
+		progress("  %s", st.name)
+		if err := st.prepare(f); err != nil {
+			return fmt.Errorf("%s: %w", st.name, err)
 		}
 		best, err := interleave(b.rounds, readLoop, b.cVariant("scan", 1, f.Name()), mapped(0), mapped(mmap.POPULATE))
 		if err != nil {
@@ -126,6 +125,30 @@ func fadvise(f *os.File, advice int) error {
 		return os.NewSyscallError("fadvise64", errno)
 	}
 	return nil
+}
+
+// rewrite evicts f and writes it again in chunk-byte writes: the write path
+// allocates folios as large as each write allows.
+func rewrite(chunk int) func(f *os.File) error {
+	return func(f *os.File) error {
+		if err := evict(f); err != nil {
+			return err
+		}
+		fi, err := f.Stat()
+		if err != nil {
+			return err
+		}
+		buf := make([]byte, chunk)
+		for i := range buf {
+			buf[i] = byte(i * 7)
+		}
+		for off := int64(0); off < fi.Size(); off += int64(chunk) {
+			if _, err := f.WriteAt(buf[:min(int64(chunk), fi.Size()-off)], off); err != nil {
+				return err
+			}
+		}
+		return f.Sync() // clean pages, still cached
+	}
 }
 
 // readBackRandom evicts f and reads it back with readahead off, which
