@@ -373,3 +373,31 @@ func TestWholeFileLengthMustFitInt(t *testing.T) {
 		t.Fatalf("len %d, want %d", len(m), int64(size))
 	}
 }
+
+// Map+Unmap allocates once: the region and its registry node together,
+// and the cgo backend's request on the stack (#cgo noescape). Sanitizers
+// and the race detector allocate for their own bookkeeping.
+func TestMapUnmapAllocatesOnce(t *testing.T) {
+	if sanitizer {
+		t.Skip("a sanitizer's or the race detector's runtime allocates on its own")
+	}
+	f := tempFile(t, pattern(page), os.O_RDONLY)
+	for _, c := range []struct {
+		name  string
+		f     *os.File
+		flags int
+	}{{"file", f, 0}, {"anonymous", nil, ANON}} {
+		allocs := testing.AllocsPerRun(200, func() {
+			m, err := MapRegion(c.f, page, RDONLY, c.flags, 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := m.Unmap(); err != nil {
+				t.Fatal(err)
+			}
+		})
+		if allocs > 1 {
+			t.Errorf("Map+Unmap of a 4 KiB %s mapping: %v allocations, want at most 1", c.name, allocs)
+		}
+	}
+}
