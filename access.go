@@ -66,8 +66,10 @@ func (m MMap) WriteAt(p []byte, off int64) (int, error) {
 }
 
 // transfer copies p into m (write) or m into p, after asking the kernel to
-// make m's pages resident in a call that releases the P. That request is
-// best effort: a page it cannot bring in (past the end of the file, made
+// make m's pages resident in a call that releases the P, unless no page can
+// wait for a disk (cannotWaitForDisk) or one mincore says all of them are in
+// memory already (allResident): a warm read costs a copy and a system call
+// that holds the P, not two that hand it off. The request is best effort: a page it cannot bring in (past the end of the file, made
 // read-only by Protect, a kernel without MADV_POPULATE_*) faults again in
 // the guarded copy, which reports it with the count of bytes that landed.
 func (m MMap) transfer(p []byte, write bool) (int, error) {
@@ -84,7 +86,9 @@ func (m MMap) transfer(p []byte, write bool) (int, error) {
 	page := r.pageSize()
 	off := start &^ (page - 1)
 	end := (start + uintptr(len(m)) + page - 1) &^ (page - 1)
-	_ = osPopulate(r, off, end-off, write)
+	if !r.cannotWaitForDisk() && !allResident(unsafe.Add(r.base, off), end-off) {
+		_ = osPopulate(r, off, end-off, write)
+	}
 	if write {
 		return copyGuarded(m, p, m, writing)
 	}

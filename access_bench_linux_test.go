@@ -19,7 +19,8 @@ import (
 const block = 64 << 10
 
 // BenchmarkWarmRead: 64 KiB reads of resident data: a plain copy from the
-// slice, ReadAt (populate call + guarded copy), and pread.
+// slice, ReadAt (one mincore + guarded copy), ReadAt of a LOCK mapping
+// (guarded copy alone), and pread.
 func BenchmarkWarmRead(b *testing.B) {
 	const size = 64 << 20
 	f, err := os.CreateTemp(b.TempDir(), "warm")
@@ -35,6 +36,12 @@ func BenchmarkWarmRead(b *testing.B) {
 		b.Fatal(err)
 	}
 	defer m.Unmap()
+	// The same file locked whole: ReadAt knows its pages cannot wait for a
+	// disk and skips the residency check too.
+	locked, lockErr := MapRegion(f, size, RDONLY, LOCK, 0)
+	if lockErr == nil {
+		defer locked.Unmap()
+	}
 	p := make([]byte, block)
 	offs := make([]int64, 1024)
 	rng := rand.New(rand.NewPCG(3, 4))
@@ -47,9 +54,13 @@ func BenchmarkWarmRead(b *testing.B) {
 	}{
 		{"copy", func(off int64) error { copy(p, m[off:]); return nil }},
 		{"readat", func(off int64) error { _, err := m.ReadAt(p, off); return err }},
+		{"readat-locked", func(off int64) error { _, err := locked.ReadAt(p, off); return err }},
 		{"pread", func(off int64) error { _, err := f.ReadAt(p, off); return err }},
 	} {
 		b.Run(c.name, func(b *testing.B) {
+			if c.name == "readat-locked" && lockErr != nil {
+				b.Skipf("LOCK of %d bytes: %v", size, lockErr)
+			}
 			b.SetBytes(block)
 			for i := 0; b.Loop(); i++ {
 				if err := c.read(offs[i%len(offs)]); err != nil {

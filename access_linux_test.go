@@ -7,6 +7,7 @@ import (
 	"os/exec"
 	"strconv"
 	"testing"
+	"unsafe"
 )
 
 var guardSink byte
@@ -163,5 +164,100 @@ func TestPrefaultGigabytes(t *testing.T) {
 			t.Fatalf("%s: %d of %d pages resident after Prefault (%v)", c.name, resident, all, err)
 		}
 		mustUnmap(t, &m)
+	}
+}
+
+// ReadAt and WriteAt skip bringing pages in only where no page can wait for
+// a disk. Each case is checked against what the kernel says of the system
+// and the mapping, not against the code's own reasoning.
+func TestNoDiskWaitIsDecidedFromTheMapping(t *testing.T) {
+	regionOf := func(m MMap) *region {
+		r, _ := lookup(m)
+		if r == nil {
+			t.Fatal("mapping not registered")
+		}
+		return r
+	}
+	anon := mustMap(t, nil, page, RDWR, ANON, 0)
+	defer mustUnmap(t, &anon)
+	noSwap := procKB(t, "/proc/meminfo", "SwapTotal") == 0
+	if got := regionOf(anon).cannotWaitForDisk(); got != noSwap {
+		t.Errorf("anonymous memory with SwapTotal 0 is %v: cannotWaitForDisk %v", noSwap, got)
+	}
+
+	f := tempFile(t, pattern(4*page), os.O_RDWR)
+	plain := mustMap(t, f, -1, RDONLY, 0, 0)
+	defer mustUnmap(t, &plain)
+	if regionOf(plain).cannotWaitForDisk() {
+		t.Error("a plain file mapping: the kernel may drop its pages, yet ReadAt would not bring them in")
+	}
+	// LOCK_ONFAULT needs mlock2, which only the cgo backend calls.
+	if onFault, err := MapRegion(f, -1, RDONLY, LOCK_ONFAULT, 0); !errors.Is(err, errors.ErrUnsupported) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer mustUnmap(t, &onFault)
+		if regionOf(onFault).cannotWaitForDisk() {
+			t.Error("LOCK_ONFAULT locks pages only once touched, yet ReadAt would not bring them in")
+		}
+	}
+
+	needMemlock(t, 4*page)
+	locked := mustMap(t, f, -1, RDONLY, LOCK, 0)
+	defer mustUnmap(t, &locked)
+	if !underQEMU() && !hasFlag(vmFlags(t, locked), "lo") { // qemu-user's smaps is not the guest's
+		t.Fatal("LOCK mapping not locked by the kernel (no lo in VmFlags)")
+	}
+	if !regionOf(locked).cannotWaitForDisk() {
+		t.Error("a LOCK mapping the kernel has locked: ReadAt still asks for its pages")
+	}
+	if err := locked[page : 2*page].Unlock(); err != nil {
+		t.Fatal(err)
+	}
+	if regionOf(locked).cannotWaitForDisk() {
+		t.Error("after Unlock of one page, ReadAt still trusts LOCK")
+	}
+	got := make([]byte, 4*page)
+	if n, err := locked.ReadAt(got, 0); n != len(got) || err != nil || !bytes.Equal(got, pattern(4*page)) {
+		t.Fatalf("ReadAt of the partly unlocked mapping: %d, %v", n, err)
+	}
+}
+
+// allResident agrees with mincore's page vector (Resident) on a file that
+// is partly in the page cache, and asks about no more than
+// residentCheckPages pages.
+func TestAllResidentAgreesWithResidentPages(t *testing.T) {
+	skipUnderQEMU(t, "mincore of the emulator's mapping")
+	const pages = residentCheckPages
+	f := tempFile(t, pattern((pages+1)*page), os.O_RDONLY)
+	evictAll(t, f)
+	m := mustMap(t, f, -1, RDONLY, 0, 0)
+	defer mustUnmap(t, &m)
+	all := func(n int) bool { return allResident(unsafe.Pointer(&m[0]), uintptr(n)) }
+	if all(page) {
+		t.Fatal("allResident says an evicted page is in memory")
+	}
+	one := make([]byte, 1)
+	if _, err := m.ReadAt(one, 0); err != nil {
+		t.Fatal(err)
+	}
+	if !all(page) {
+		t.Error("allResident says the page ReadAt just brought in is missing")
+	}
+	res, n, err := m[:pages*page].Resident()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := all(pages * page); got != (res == n) {
+		t.Errorf("over %d pages, %d resident: allResident %v", n, res, got)
+	}
+	if err := m.Prefault(1); err != nil {
+		t.Fatal(err)
+	}
+	if !all(pages * page) {
+		t.Error("allResident false after Prefault")
+	}
+	if all((pages + 1) * page) {
+		t.Errorf("allResident answered for %d pages, past its limit of %d", pages+1, pages)
 	}
 }

@@ -48,7 +48,8 @@ func osMapMax(file bool, fd uintptr, offset int64, length, max, prot, flags int)
 		sysUnmap(base, size)
 		return nil, mapError(&req, err)
 	}
-	r := &region{base: base, size: req.size, limit: uintptr(max), len: length, prot: prot, info: req.info}
+	req.info.PMDMappable = pmdMappable(uintptr(base), req.size, offset, req.info, !file)
+	r := newRegion(region{base: base, size: req.size, limit: uintptr(max), len: length, prot: prot, info: req.info})
 	if span := r.span(); span < size {
 		// The ladder fell back from hugetlb pages: the reservation goes
 		// back to whole base pages, which span computes from now on.
@@ -83,10 +84,10 @@ func reserveError(file bool, errno error) error {
 // reservation, with r's prot and flags and the kind of pages r got.
 func osGrow(r *region, n int, fd uintptr) (*region, error) {
 	size := roundUp(r.lead+uintptr(n), r.pageSize())
-	nr := *r
+	nr := newRegion(*r)
 	nr.len = n
 	if size <= r.size {
-		return &nr, nil
+		return nr, nil
 	}
 	file := r.flags&ANON == 0
 	desc := -1
@@ -114,22 +115,22 @@ func osGrow(r *region, n int, fd uintptr) (*region, error) {
 		return nil, mapError(&req, err)
 	}
 	nr.size = size
-	return &nr, nil
+	return nr, nil
 }
 
 // osShrink gives the pages past n bytes of r back to its reservation.
 func osShrink(r *region, n int) (*region, error) {
 	size := roundUp(r.lead+uintptr(n), r.pageSize())
-	nr := *r
+	nr := newRegion(*r)
 	nr.len = n
 	if size >= r.size {
-		return &nr, nil
+		return nr, nil
 	}
 	if _, err := sysReserve(r.at(size), r.size-size, 0, 0); err != nil {
 		return nil, os.NewSyscallError("mmap", err)
 	}
 	nr.size = size
-	return &nr, nil
+	return nr, nil
 }
 
 // releaseTail unmaps what is left of r's reservation once mremap has moved

@@ -79,7 +79,7 @@ func osMapMax(file bool, fd uintptr, offset int64, length, max, prot, flags int)
 	if base == 0 {
 		return nil, os.NewSyscallError("VirtualAlloc2", err)
 	}
-	r := &region{base: viewPointer(base), limit: uintptr(max), len: length, prot: prot, offset: offset, info: baseInfo(), sys: sysRegion{kind: anonView}}
+	r := newRegion(region{base: viewPointer(base), limit: uintptr(max), len: length, prot: prot, offset: offset, info: baseInfo(), sys: sysRegion{kind: anonView}})
 	if file {
 		r.sys.kind = fileView
 		if prot&COPY != 0 {
@@ -124,10 +124,10 @@ func osGrow(r *region, n int, fd uintptr) (*region, error) {
 func growInto(r *region, h syscall.Handle, n, flags int) (*region, error) {
 	page := uintptr(os.Getpagesize())
 	size := roundUp(r.lead+uintptr(n), page)
-	nr := *r
+	nr := newRegion(*r)
 	nr.len = n
 	if size <= r.size {
-		return &nr, nil
+		return nr, nil
 	}
 	at, part := r.size, size-r.size
 	span := r.placeholderEnd()
@@ -172,12 +172,12 @@ func growInto(r *region, h syscall.Handle, n, flags int) (*region, error) {
 	}
 	nr.size = size
 	nr.sys.views = append(slices.Clip(r.sys.views), at)
-	if err := finishPart(&nr, at, part, flags); err != nil {
+	if err := finishPart(nr, at, part, flags); err != nil {
 		procUnmapViewOfFile2.Call(uintptr(proc), addr, memPreservePlaceholder)
 		coalesce()
 		return nil, err
 	}
-	return &nr, nil
+	return nr, nil
 }
 
 // placeholderEnd is where r's reservation ends, from base: its maximum
@@ -207,14 +207,14 @@ func finishPart(r *region, off, n uintptr, flags int) error {
 // stays mapped whole until Unmap.
 func osShrink(r *region, n int) (*region, error) {
 	end := r.lead + uintptr(n)
-	nr := *r
+	nr := newRegion(*r)
 	nr.len = n
 	keep := len(r.sys.views)
 	for keep > 1 && r.sys.views[keep-1] >= end {
 		keep--
 	}
 	if keep == len(r.sys.views) {
-		return &nr, nil
+		return nr, nil
 	}
 	proc, _ := syscall.GetCurrentProcess()
 	for i := len(r.sys.views) - 1; i >= keep; i-- {
@@ -228,7 +228,7 @@ func osShrink(r *region, n int) (*region, error) {
 	nr.size = r.sys.views[keep]
 	nr.sys.views = slices.Clip(r.sys.views[:keep])
 	procVirtualFree.Call(uintptr(r.base)+nr.size, r.placeholderEnd()-nr.size, memRelease|memCoalescePlaceholders)
-	return &nr, nil
+	return nr, nil
 }
 
 // unmapReserved unmaps every view of r, flushing writable file views as

@@ -207,3 +207,70 @@ func TestHugetlbNeedsAnonymousOrHugetlbfs(t *testing.T) {
 		t.Fatalf("HUGETLB on a regular file: got %v; want ErrNoHugetlbPages saying why", err)
 	}
 }
+
+// A HUGE map of a file is placed so that its addresses line up with its
+// file offsets modulo the THP size whenever it holds a whole aligned block,
+// from any page-aligned offset, and Info says so; where this kernel maps
+// large folios with PMD entries, smaps confirms it.
+func TestHugeFileMapLinesUpWithItsOffsets(t *testing.T) {
+	pmd := THPSize()
+	if m := THPMode(); pmd == 0 || m == "never" {
+		t.Skipf("transparent hugepages are off (mode %q): HUGE maps a file with base pages", m)
+	}
+	f := tempFile(t, pattern(4*pmd), os.O_RDONLY)
+	pmdMaps := filePMDMapsLargeFolios(t)
+	// Some file systems' maps the kernel lines up by itself (ext4, xfs),
+	// others' not (tmpfs unless its hugepages are on, NFS, FUSE): a tmpfs
+	// file shows that the placement is this package's.
+	shm, err := os.CreateTemp("/dev/shm", "hugemap-thp-")
+	if err != nil {
+		t.Fatalf("a file in /dev/shm, the tmpfs every Linux system mounts: %v", err)
+	}
+	defer os.Remove(shm.Name())
+	defer shm.Close()
+	if err := shm.Truncate(int64(4 * pmd)); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		off, n int
+		whole  bool // the range holds a whole pmd-aligned block of the file
+	}{
+		{0, 2 * pmd, true},
+		{page, 2*pmd + page, true},
+		{pmd / 2, pmd + pmd/2, true},
+		{pmd / 2, pmd, false},
+		{pmd + page, 2*pmd - page, true},
+		{0, pmd - page, false},
+	} {
+		onShm := mustMap(t, shm, c.n, RDONLY, HUGE, int64(c.off))
+		if info, _ := onShm.Info(); info.PMDMappable != c.whole || (c.whole && (addr(onShm)-uintptr(c.off))%uintptr(pmd) != 0) {
+			t.Errorf("HUGE map of %d bytes of a tmpfs file from %d at %#x: Info %+v; want PMDMappable %v, lined up", c.n, c.off, addr(onShm), info, c.whole)
+		}
+		mustUnmap(t, &onShm)
+		m := mustMap(t, f, c.n, RDONLY, HUGE, int64(c.off))
+		info, err := m.Info()
+		if err != nil {
+			t.Fatal(err)
+		}
+		lined := (addr(m)-uintptr(c.off))%uintptr(pmd) == 0
+		if info.Kind != TransparentHugePages || info.PMDMappable != c.whole || (c.whole && !lined) {
+			t.Errorf("HUGE map of %d bytes from %d at %#x: Info %+v, lined up %v; want transparent, PMDMappable %v", c.n, c.off, addr(m), info, lined, c.whole)
+		}
+		// qemu-user takes the advice and drops it.
+		if !underQEMU() && !hasFlag(vmFlags(t, m), "hg") {
+			t.Errorf("HUGE file map not advised MADV_HUGEPAGE (VmFlags %v)", vmFlags(t, m))
+		}
+		if c.whole && pmdMaps == "" {
+			if err := m.Prefault(1); err != nil {
+				t.Fatal(err)
+			}
+			if kb := vmaOf(t, m).fields["FilePmdMapped"]; kb < int64(pmd>>10) {
+				t.Errorf("HUGE map of %d bytes from %d, populated: FilePmdMapped %d kB; this kernel maps such a file with %d kB entries", c.n, c.off, kb, pmd>>10)
+			}
+		}
+		mustUnmap(t, &m)
+	}
+	if pmdMaps != "" {
+		t.Logf("placement checked; smaps not: %s", pmdMaps)
+	}
+}

@@ -11,9 +11,9 @@ type PageKind int
 const (
 	// BasePages: the system's base page size (4 KiB on most machines).
 	BasePages PageKind = iota
-	// TransparentHugePages: the range is aligned to the transparent
-	// hugepage size and advised MADV_HUGEPAGE. The kernel backs it with
-	// hugepages when it can at fault time; /proc/self/smaps (AnonHugePages,
+	// TransparentHugePages: the range is advised MADV_HUGEPAGE and placed
+	// for hugepages (see Info.PMDMappable). The kernel backs it with
+	// hugepages when it can at fault time; Stats (AnonHugePages,
 	// FilePmdMapped) tells how much it did.
 	TransparentHugePages
 	// HugetlbPages: reserved hugetlb pages (MAP_HUGETLB or hugetlbfs).
@@ -44,6 +44,16 @@ type Info struct {
 	// Locked: the pages were locked at map time (LOCK or LOCK_ONFAULT).
 	// Later Lock and Unlock calls do not change it.
 	Locked bool
+	// PMDMappable: the kernel can map part of the range with single
+	// page-table entries of the transparent hugepage size (PMD entries,
+	// 2 MiB on x86-64), because it is advised for them, holds at least one
+	// block of that size, and its addresses line up with its file offsets
+	// modulo that size. A HUGE map of a file is placed so that they line up
+	// whenever the range holds a whole aligned block of the file. Whether a
+	// file's pages are then mapped so depends on the page cache holding
+	// them in folios that large: see the README, "Large folios". Hugetlb
+	// mappings are always mapped by hugepage entries and report true.
+	PMDMappable bool
 }
 
 // Info reports what the mapping that holds m got when it was made. m may be

@@ -153,10 +153,11 @@ static const int reserve_flags = MAP_PRIVATE | MAP_ANONYMOUS
 	;
 
 /* failed_at keeps [at, at+size) reserved after a MAP_FIXED map over it
- * failed. Linux 6.12+ puts back what the failed call had unmapped; older
- * kernels can leave a hole, reserved again here without MAP_FIXED, so as
- * never to replace what another thread may have mapped there since. */
-static void failed_at(void *at, size_t size) {
+ * failed, and returns NULL. Linux 6.12+ puts back what the failed call had
+ * unmapped; older kernels can leave a hole, reserved again here without
+ * MAP_FIXED, so as never to replace what another thread may have mapped
+ * there since. */
+static void *failed_at(struct hm_map *m, void *at, size_t size) {
 	int saved = errno;
 #if defined(__linux__) && defined(MAP_FIXED_NOREPLACE)
 	void *p = mmap(at, size, PROT_NONE, reserve_flags | MAP_FIXED_NOREPLACE, -1, 0);
@@ -166,6 +167,8 @@ static void failed_at(void *at, size_t size) {
 	(void)at, (void)size;
 #endif
 	errno = saved;
+	m->failed_step = HM_STEP_MMAP;
+	return NULL;
 }
 
 void *hm_reserve(void *at, size_t size, size_t align, size_t phase) {
@@ -194,22 +197,10 @@ void *hm_reserve(void *at, size_t size, size_t align, size_t phase) {
 	return p;
 }
 
-/* try maps size bytes with extra MAP_* flags, then finishes the mapping.
- * On failure nothing is left mapped. */
-static void *try(struct hm_map *m, size_t size, int extra, int map_populated) {
-	int anon = m->flags & HM_ANON;
+/* map_flags is the MAP_* flags for m, with extra ones. */
+static int map_flags(const struct hm_map *m, int extra) {
 	int flags = extra;
-	if (m->at) {
-		/* A map inside a reservation never reaches past what was asked:
-		 * MAP_FIXED would replace whatever lies beyond. */
-		if (size != m->length) {
-			m->failed_step = HM_STEP_MMAP;
-			errno = EINVAL;
-			return NULL;
-		}
-		flags |= MAP_FIXED;
-	}
-	if (anon)
+	if (m->flags & HM_ANON)
 		flags |= MAP_PRIVATE | MAP_ANONYMOUS;
 	else
 		flags |= (m->prot & HM_COPY) ? MAP_PRIVATE : MAP_SHARED;
@@ -220,11 +211,28 @@ static void *try(struct hm_map *m, size_t size, int extra, int map_populated) {
 	if (m->flags & HM_NORESERVE && !((extra & MAP_HUGETLB) && !(m->flags & HM_POPULATE)))
 		flags |= MAP_NORESERVE;
 #endif
-	void *p = mmap(m->at, size, native_prot(m->prot), flags, anon ? -1 : m->fd, anon ? 0 : (off_t)m->offset);
+	return flags;
+}
+
+/* try maps size bytes with extra MAP_* flags, then finishes the mapping.
+ * On failure nothing is left mapped. */
+static void *try(struct hm_map *m, size_t size, int extra, int map_populated) {
+	int anon = m->flags & HM_ANON;
+	if (m->at) {
+		/* A map inside a reservation never reaches past what was asked:
+		 * MAP_FIXED would replace whatever lies beyond. */
+		if (size != m->length) {
+			m->failed_step = HM_STEP_MMAP;
+			errno = EINVAL;
+			return NULL;
+		}
+		extra |= MAP_FIXED;
+	}
+	void *p = mmap(m->at, size, native_prot(m->prot), map_flags(m, extra), anon ? -1 : m->fd, anon ? 0 : (off_t)m->offset);
 	if (p == MAP_FAILED) {
-		m->failed_step = HM_STEP_MMAP;
 		if (m->at)
-			failed_at(m->at, size);
+			return failed_at(m, m->at, size);
+		m->failed_step = HM_STEP_MMAP;
 		return NULL;
 	}
 	m->size = size;
@@ -249,9 +257,9 @@ static void *try_thp(struct hm_map *m, int extra, int map_populated) {
 	}
 	char *raw = mmap(m->at, size + over, native_prot(m->prot), flags & ~MAP_POPULATE, -1, 0);
 	if (raw == MAP_FAILED) {
-		m->failed_step = HM_STEP_MMAP;
 		if (m->at)
-			failed_at(m->at, size);
+			return failed_at(m, m->at, size);
+		m->failed_step = HM_STEP_MMAP;
 		return NULL;
 	}
 	char *p = m->at ? raw : (char *)round_up((size_t)(uintptr_t)raw, thp);
@@ -275,6 +283,58 @@ static void *try_thp(struct hm_map *m, int extra, int map_populated) {
 		}
 	}
 	return finish_or_unmap(m, p, size, map_populated);
+}
+#endif
+
+#ifdef __linux__
+/* try_file_thp maps a file range for transparent hugepages: at an address
+ * that lines up with its file offset modulo the THP size, as a PMD entry
+ * needs, whenever the range holds a whole aligned block of the file (the
+ * kernel aligns some file systems' maps by itself, only from offset 0 and
+ * for lengths of a block or more, and others' not at all): reserve
+ * length + thp bytes of address space, map the file over the first address
+ * that lines up, give the rest back. The advice comes before the populate,
+ * so that its faults read the file in PMD-sized folios. */
+static void *try_file_thp(struct hm_map *m, int extra, int map_populated) {
+	size_t thp = m->thp_size, len = m->length;
+	uint64_t off = (uint64_t)m->offset, block = (off + thp - 1) / thp * thp;
+	int flags = map_flags(m, extra);
+	char *p = MAP_FAILED;
+	if (m->at) {
+		/* Inside a reservation, which lines up with the file already. */
+		p = mmap(m->at, len, native_prot(m->prot), flags | MAP_FIXED, m->fd, (off_t)off);
+		if (p == MAP_FAILED)
+			return failed_at(m, m->at, len);
+	} else if (block + thp <= off + len) {
+		char *raw = mmap(NULL, len + thp, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+		if (raw != MAP_FAILED) {
+			char *at = raw + (size_t)((off - (uint64_t)(uintptr_t)raw) & (thp - 1));
+			p = mmap(at, len, native_prot(m->prot), flags | MAP_FIXED, m->fd, (off_t)off);
+			if (p == MAP_FAILED) {
+				int saved = errno;
+				munmap(raw, len + thp);
+				errno = saved;
+				m->failed_step = HM_STEP_MMAP;
+				return NULL;
+			}
+			if (at > raw)
+				munmap(raw, (size_t)(at - raw));
+			if (raw + len + thp > at + len)
+				munmap(at + len, (size_t)(raw + len + thp - (at + len)));
+		}
+	}
+	if (p == MAP_FAILED) /* no whole block, or no room to line it up */
+		p = mmap(NULL, len, native_prot(m->prot), flags, m->fd, (off_t)off);
+	if (p == MAP_FAILED) {
+		m->failed_step = HM_STEP_MMAP;
+		return NULL;
+	}
+	m->size = len;
+	if (madvise(p, len, MADV_HUGEPAGE) == 0) {
+		m->kind = HM_KIND_THP;
+		m->page_size = thp;
+	}
+	return finish_or_unmap(m, p, len, map_populated);
 }
 #endif
 
@@ -346,15 +406,14 @@ void *hm_map(struct hm_map *m) {
 	}
 #endif
 
-	void *p = try(m, m->length, extra, map_populated);
 #ifdef __linux__
-	/* A file map asked for hugepages gets the advice; file THP is up to
-	 * the file system (large folios) and the kernel's settings. */
-	if (p && !(m->flags & HM_ANON) && (m->flags & HM_HUGE) && m->thp_size != 0 &&
-	    madvise(p, m->size, MADV_HUGEPAGE) == 0)
-		m->kind = HM_KIND_THP;
+	/* A file map asked for hugepages is placed for them and advised;
+	 * whether the page cache holds the file in folios large enough is up
+	 * to the file system and how the file was read or written. */
+	if (!(m->flags & HM_ANON) && (m->flags & HM_HUGE) && m->thp_size != 0)
+		return try_file_thp(m, extra, map_populated);
 #endif
-	return p;
+	return try(m, m->length, extra, map_populated);
 }
 
 int hm_unmap(void *addr, size_t length) { return munmap(addr, length); }
@@ -377,18 +436,6 @@ int hm_protect(void *addr, size_t length, int prot) { return mprotect(addr, leng
 
 int hm_populate(void *addr, size_t length, int write, int file) {
 #ifdef __linux__
-	long page = sysconf(_SC_PAGESIZE);
-	size_t pages = (length + (size_t)page - 1) / (size_t)page;
-	unsigned char vec[64];
-	/* Resident pages fault in Go only as minor faults (mapping a cached
-	 * page, write-protect or copy-on-write), which need no disk. */
-	if (pages <= sizeof vec && mincore(addr, length, vec) == 0) {
-		size_t i = 0;
-		while (i < pages && (vec[i] & 1))
-			i++;
-		if (i == pages)
-			return 0; /* the warm path: one cheap call, no page walk */
-	}
 	if (file)
 		madvise(addr, length, MADV_WILLNEED); /* a hint; its failure is harmless */
 	int r;

@@ -96,6 +96,7 @@ import (
 	"io/fs"
 	"math"
 	"os"
+	"sync/atomic"
 	"syscall"
 )
 
@@ -390,7 +391,12 @@ func (m MMap) Lock() error { return m.onPages(osLock) }
 // Unlock reverses the effect of Lock, allowing the mapped region to potentially
 // be swapped out. Unlike mmap-go's documentation says, unlocking pages that are
 // not locked is not an error on Linux.
-func (m MMap) Unlock() error { return m.onPages(osUnlock) }
+func (m MMap) Unlock() error {
+	return m.onPages(func(r *region, off, n uintptr) error {
+		atomic.StoreUint32(&r.unlocked, 1) // first: ReadAt must not trust LOCK while pages go
+		return osUnlock(r, off, n)
+	})
+}
 
 // Flush synchronizes the mapping's contents to the file's contents on disk
 // (msync with MS_SYNC on Unix; FlushViewOfFile then FlushFileBuffers on

@@ -111,11 +111,11 @@ int hm_unlock(void *addr, size_t length);
 int hm_advise(void *addr, size_t length, int advice);
 int hm_protect(void *addr, size_t length, int prot);
 /* hm_populate makes [addr, addr+length) resident for reading or writing, as
- * ReadAt and WriteAt need it, in the kernel (no Go P held): nothing when
- * mincore says every page of a short range is already in memory; else, for a file, one
- * readahead of the whole range (MADV_WILLNEED, so a random reader does not
- * fault it in a page at a time), then MADV_POPULATE_READ or _WRITE. Fails
- * with EFAULT past the end of the file, EINVAL where populate is missing. */
+ * ReadAt and WriteAt need it, in the kernel (no Go P held): for a file, one
+ * readahead of the whole range first (MADV_WILLNEED, so a random reader does
+ * not fault it in a page at a time), then MADV_POPULATE_READ or _WRITE. The
+ * caller has checked that some page may be missing. Fails with EFAULT past
+ * the end of the file, EINVAL where populate is missing. */
 int hm_populate(void *addr, size_t length, int write, int file);
 
 /* hm_remap resizes the mapping at addr from old_size to new_size bytes, in

@@ -4,6 +4,23 @@ package mmap
 
 /*
 #cgo CFLAGS: -O2
+// The shim never calls back into Go and keeps no pointer it is given, so
+// cgo may skip its callback bookkeeping and leave arguments on Go's stack
+// (a map request would otherwise be a heap allocation on every Map).
+#cgo nocallback hm_map
+#cgo noescape hm_map
+#cgo nocallback hm_unmap
+#cgo nocallback hm_sync
+#cgo nocallback hm_lock
+#cgo nocallback hm_unlock
+#cgo nocallback hm_advise
+#cgo nocallback hm_protect
+#cgo nocallback hm_populate
+#cgo nocallback hm_remap
+#cgo nocallback hm_mincore
+#cgo noescape hm_mincore
+#cgo nocallback hm_mbind
+#cgo noescape hm_mbind
 #include "mmap.h"
 */
 import "C"

@@ -86,7 +86,13 @@ func vmaOf(t testing.TB, m MMap) vma {
 // statusKB reads a "Key: N kB" line of /proc/self/status.
 func statusKB(t testing.TB, key string) int64 {
 	t.Helper()
-	b, err := os.ReadFile("/proc/self/status")
+	return procKB(t, "/proc/self/status", key)
+}
+
+// procKB reads a "Key: N kB" line of a file such as /proc/meminfo.
+func procKB(t testing.TB, path, key string) int64 {
+	t.Helper()
+	b, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -99,7 +105,7 @@ func statusKB(t testing.TB, key string) int64 {
 			return n
 		}
 	}
-	t.Fatalf("no %s in /proc/self/status", key)
+	t.Fatalf("no %s in %s", key, path)
 	return 0
 }
 
@@ -365,5 +371,33 @@ func TestWholeFileLengthMustFitInt(t *testing.T) {
 	defer mustUnmap(t, &m)
 	if int64(len(m)) != size || m[len(m)-1] != 0 {
 		t.Fatalf("len %d, want %d", len(m), int64(size))
+	}
+}
+
+// Map+Unmap allocates once: the region and its registry node together,
+// and the cgo backend's request on the stack (#cgo noescape). Sanitizers
+// and the race detector allocate for their own bookkeeping.
+func TestMapUnmapAllocatesOnce(t *testing.T) {
+	if sanitizer {
+		t.Skip("a sanitizer's or the race detector's runtime allocates on its own")
+	}
+	f := tempFile(t, pattern(page), os.O_RDONLY)
+	for _, c := range []struct {
+		name  string
+		f     *os.File
+		flags int
+	}{{"file", f, 0}, {"anonymous", nil, ANON}} {
+		allocs := testing.AllocsPerRun(200, func() {
+			m, err := MapRegion(c.f, page, RDONLY, c.flags, 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := m.Unmap(); err != nil {
+				t.Fatal(err)
+			}
+		})
+		if allocs > 1 {
+			t.Errorf("Map+Unmap of a 4 KiB %s mapping: %v allocations, want at most 1", c.name, allocs)
+		}
 	}
 }

@@ -31,13 +31,14 @@ type mapReq struct {
 	// populateByMapFlag makes POPULATE use mmap's MAP_POPULATE, as before
 	// Linux 5.14, so that tests reach that path on any kernel (cgo only).
 	populateByMapFlag bool
+	size              uintptr // out: bytes mapped, for munmap; on failure, what the failed step covered
+	info              Info    // out
+	failedStep        int     // out, on failure
+
 	// at maps MAP_FIXED there, inside a reservation of this package's
 	// (MapRegionMax, Grow); nil maps anywhere. A failure gives the range
 	// back to the reservation.
-	at         unsafe.Pointer
-	size       uintptr // out: bytes mapped, for munmap; on failure, what the failed step covered
-	info       Info    // out
-	failedStep int     // out, on failure
+	at unsafe.Pointer
 }
 
 // populateByMapFlag is mapReq.populateByMapFlag for every map while set: a
@@ -66,7 +67,8 @@ func osMap(fd int, offset int64, length, prot, flags int) (*region, error) {
 	if err != nil {
 		return nil, mapError(&req, err)
 	}
-	return &region{base: base, size: req.size, len: length, prot: prot, info: req.info}, nil
+	req.info.PMDMappable = pmdMappable(uintptr(base), req.size, offset, req.info, req.flags&ANON != 0)
+	return newRegion(region{base: base, size: req.size, len: length, prot: prot, info: req.info}), nil
 }
 
 // set makes req the request for length bytes (page-rounded here) of fd
@@ -96,6 +98,28 @@ func (req *mapReq) set(fd int, offset int64, length, prot, flags int) {
 			}
 		}
 	}
+}
+
+// pmdMappable says whether a mapping of size bytes at base, of the file
+// from offset (unless anon), can take PMD entries: see Info.PMDMappable.
+func pmdMappable(base, size uintptr, offset int64, info Info, anon bool) bool {
+	switch info.Kind {
+	case HugetlbPages:
+		return true
+	case TransparentHugePages:
+		pmd := uintptr(thpSize())
+		if pmd == 0 || pmd&(pmd-1) != 0 {
+			return false
+		}
+		if anon {
+			offset = int64(base) // anonymous memory lines up with itself
+		}
+		// The first block boundary of the file inside the range, and
+		// whether the addresses line up with it.
+		skip := (pmd - uintptr(offset)&(pmd-1)) & (pmd - 1)
+		return skip+pmd <= size && (base-uintptr(offset))&(pmd-1) == 0
+	}
+	return false
 }
 
 func hasHugetlbPageSize(size int) bool {
@@ -138,7 +162,7 @@ func osRemap(r *region, n int) (*region, error) {
 		return nil, os.NewSyscallError("mremap", err)
 	}
 	releaseTail(r)
-	nr := *r
+	nr := newRegion(*r)
 	nr.base, nr.size, nr.len, nr.limit = base, size, n, 0
-	return &nr, nil
+	return nr, nil
 }

@@ -210,7 +210,7 @@ func osMapFile(fd uintptr, offset int64, length, prot, flags int) (*region, erro
 	if prot&COPY != 0 {
 		kind = copyView
 	}
-	r := &region{base: base, size: viewSize, lead: lead, len: length, prot: prot, info: baseInfo(), sys: sysRegion{file: dup, kind: kind}}
+	r := newRegion(region{base: base, size: viewSize, lead: lead, len: length, prot: prot, info: baseInfo(), sys: sysRegion{file: dup, kind: kind}})
 	return finishMap(r, flags)
 }
 
@@ -238,7 +238,7 @@ func osMapAnon(length, prot, flags int) (*region, error) {
 	if err != nil {
 		return nil, err
 	}
-	r := &region{base: base, size: size, len: length, prot: prot, info: baseInfo(), sys: sysRegion{kind: anonView}}
+	r := newRegion(region{base: base, size: size, len: length, prot: prot, info: baseInfo(), sys: sysRegion{kind: anonView}})
 	return finishMap(r, flags)
 }
 

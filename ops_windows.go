@@ -249,7 +249,7 @@ func mapLargePages(length, prot int) (*region, error) {
 		return nil, fmt.Errorf("%w: mapping a %d-byte large-page section: %w", ErrNoHugetlbPages, size, os.NewSyscallError("MapViewOfFile", err))
 	}
 	info := Info{Kind: HugetlbPages, PageSize: lp}
-	return &region{base: viewPointer(addr), size: size, len: length, prot: prot, info: info, sys: sysRegion{kind: anonView}}, nil
+	return newRegion(region{base: viewPointer(addr), size: size, len: length, prot: prot, info: info, sys: sysRegion{kind: anonView}}), nil
 }
 
 func osFlushAsync(r *region, off, n uintptr) error {

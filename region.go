@@ -3,6 +3,7 @@ package mmap
 import (
 	"fmt"
 	"os"
+	"sync/atomic"
 	"unsafe"
 )
 
@@ -24,6 +25,42 @@ type region struct {
 	limit  uintptr        // MapRegionMax's maximum from base, 0 for none: see span
 	//lint:ignore U1000 empty on Unix; the Windows backend keeps its handles here
 	sys sysRegion // what else the OS needs to flush or unmap it
+
+	// unlocked is set (atomically) once Unlock has run on any part of the
+	// mapping: LOCK's promise that no page waits for a disk is gone.
+	unlocked uint32
+
+	// slot is the registry node allocated with r by newRegion, until
+	// register takes it: one allocation a Map instead of two.
+	slot *node
+}
+
+// newRegion returns a copy of v on the heap, allocated together with the
+// registry node that will record it.
+func newRegion(v region) *region {
+	rn := &struct {
+		r region
+		x node
+	}{r: v}
+	rn.r.slot = &rn.x
+	return &rn.r
+}
+
+// cannotWaitForDisk reports whether no page of r can need a disk read to
+// be touched, so that ReadAt and WriteAt may copy without bringing pages in
+// first: hugetlb pages (never swapped, never file-backed on disk), a
+// mapping locked whole by LOCK and not unlocked since, and anonymous memory
+// on a system without swap. A populated file mapping is not among them: the
+// kernel may drop its clean pages at any moment.
+func (r *region) cannotWaitForDisk() bool {
+	switch {
+	case r.info.Kind == HugetlbPages:
+		return true
+	case r.flags&LOCK != 0 && r.info.Locked && atomic.LoadUint32(&r.unlocked) == 0:
+		return true
+	default:
+		return r.flags&ANON != 0 && swapless()
+	}
 }
 
 // data is the caller's view of r.

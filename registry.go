@@ -69,11 +69,25 @@ func addr(m MMap) uintptr { return uintptr(unsafe.Pointer(unsafe.SliceData(m))) 
 // register records r and returns the caller's view of it.
 func register(r *region) MMap {
 	m := r.data()
-	x := &node{start: r.start(), end: r.start() + uintptr(r.len), r: r}
+	// Nodes are never reused (lookups may still stand on a removed one), so
+	// a region registered again after a failed Unmap or Resize gets a new one.
+	x := r.node()
 	registry.Lock()
 	registry.add(x)
 	registry.Unlock()
 	return m
+}
+
+// node is the registry node that records r: the one allocated with it,
+// or a new one.
+func (r *region) node() *node {
+	x := r.slot
+	if x == nil {
+		x = new(node)
+	}
+	r.slot = nil
+	x.start, x.end, x.r = r.start(), r.start()+uintptr(r.len), r
+	return x
 }
 
 // unregister removes the mapping that m is exactly the view of.
@@ -98,7 +112,7 @@ func unregister(m MMap) (*region, error) {
 // finding nr afterwards, through idx (its end is no longer a key of ends).
 func reregister(old MMap, nr *region) MMap {
 	m := nr.data()
-	y := &node{start: nr.start(), end: nr.start() + uintptr(nr.len), r: nr}
+	y := nr.node()
 	registry.Lock()
 	x := registry.exactly(addr(old), uintptr(len(old)))
 	registry.add(y)

@@ -31,6 +31,8 @@ type machine struct {
 	Root        bool       `json:"root"`
 	CCompiler   string     `json:"c_compiler"`
 	FincoreTool string     `json:"fincore"`
+	FaultNS     float64    `json:"fault_4k_ns"`   // one 4 KiB anonymous first-touch fault
+	ReadAheadKB int        `json:"read_ahead_kb"` // of the device that holds Dir; 0: none found
 }
 
 // hugePool is one hugetlb pool as it was when the run started.
@@ -42,19 +44,21 @@ type hugePool struct {
 
 func describeMachine(dir string) machine {
 	m := machine{
-		CPU:       cpuModel(),
-		CPUs:      runtime.NumCPU(),
-		Kernel:    readTrim("/proc/sys/kernel/osrelease"),
-		GoVersion: runtime.Version(),
-		Backend:   mmap.Backend(),
-		PageSize:  mmap.PageSize(),
-		THP:       bracketed(readTrim("/sys/kernel/mm/transparent_hugepage/enabled")),
-		THPDefrag: bracketed(readTrim("/sys/kernel/mm/transparent_hugepage/defrag")),
-		MemTotal:  meminfo("MemTotal:"),
-		MemAvail:  meminfo("MemAvailable:"),
-		Dir:       dir,
-		DirFS:     fsName(dir),
-		Root:      os.Geteuid() == 0,
+		CPU:         cpuModel(),
+		CPUs:        runtime.NumCPU(),
+		Kernel:      readTrim("/proc/sys/kernel/osrelease"),
+		GoVersion:   runtime.Version(),
+		Backend:     mmap.Backend(),
+		PageSize:    mmap.PageSize(),
+		THP:         bracketed(readTrim("/sys/kernel/mm/transparent_hugepage/enabled")),
+		THPDefrag:   bracketed(readTrim("/sys/kernel/mm/transparent_hugepage/defrag")),
+		MemTotal:    meminfo("MemTotal:"),
+		MemAvail:    meminfo("MemAvailable:"),
+		Dir:         dir,
+		DirFS:       fsName(dir),
+		Root:        os.Geteuid() == 0,
+		FaultNS:     faultCost(),
+		ReadAheadKB: readAheadKB(dir),
 	}
 	if pools, err := mmap.HugetlbPools(); err == nil {
 		for _, p := range pools {
@@ -77,9 +81,17 @@ func (m machine) lines() []string {
 		fmt.Sprintf("kernel   %s, page %d B, THP enabled %s, defrag %s", m.Kernel, m.PageSize, m.THP, m.THPDefrag),
 		fmt.Sprintf("memory   %s total, %s available", bytesString(m.MemTotal), bytesString(m.MemAvail)),
 		fmt.Sprintf("hugetlb  %s (at start)", strings.Join(pools, "; ")),
-		fmt.Sprintf("files    %s (%s)", m.Dir, m.DirFS),
+		fmt.Sprintf("files    %s (%s), device read_ahead_kb %s", m.Dir, m.DirFS, readAheadString(m.ReadAheadKB)),
+		fmt.Sprintf("faults   one 4 KiB page fault %s (first touch of anonymous memory): a 1 GiB map pays 262,144 of them with 4 KiB pages, 512 with 2 MiB ones", nsString(m.FaultNS)),
 		fmt.Sprintf("go       %s, mmap backend %s, C floor %s, fincore %s", m.GoVersion, m.Backend, m.CCompiler, m.FincoreTool),
 	}
+}
+
+func readAheadString(kb int) string {
+	if kb == 0 {
+		return "unknown"
+	}
+	return strconv.Itoa(kb)
 }
 
 func readTrim(path string) string {

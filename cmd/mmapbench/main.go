@@ -9,7 +9,10 @@
 //
 // Rows: map+unmap of 4 KiB (file and anonymous) against syscall.Mmap and a C
 // loop; the first full read of a page-cached file through read(2), a map and
-// a populated map; the first touch of an anonymous arena with base pages,
+// a populated map, with the file cached in small folios and in large ones
+// (how much of each map the kernel mapped with PMD entries in brackets);
+// the header gives the cost of one 4 KiB page fault, which decides how much
+// folio size matters on this machine; the first touch of an anonymous arena with base pages,
 // POPULATE, transparent hugepages and hugetlb pages; random loads over an
 // arena with base pages and hugepages; flushing one dirty page of a large
 // mapping; and the residency query of a large mapping against C mincore and

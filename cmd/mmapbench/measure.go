@@ -65,53 +65,6 @@ func (b *bench) mapUnmap(what string, f *os.File) error {
 	return nil
 }
 
-// firstRead: read all of a page-cached file once and sum it, through a
-// read(2) loop and through a fresh mapping (its page faults and its unmap
-// included), plain or populated at map time.
-func (b *bench) firstRead() error {
-	f, size := b.large, b.size
-	buf := make([]byte, 256<<10)
-	var sink uint64
-	readLoop := func() (float64, error) {
-		return perOp(1, func() error {
-			for off := 0; off < size; {
-				n, err := f.ReadAt(buf, int64(off))
-				sink += scan.Sum(buf[:n])
-				off += n
-				if err != nil && off < size {
-					return err
-				}
-			}
-			return nil
-		})
-	}
-	mapped := func(flags int) variant {
-		return func() (float64, error) {
-			return perOp(1, func() error {
-				m, err := mmap.MapRegion(f, -1, mmap.RDONLY, flags, 0)
-				if err != nil {
-					return err
-				}
-				sink += scan.Sum(m)
-				return m.Unmap()
-			})
-		}
-	}
-	best, err := interleave(b.rounds, readLoop, b.cVariant("scan", 1, f.Name()), mapped(0), mapped(mmap.POPULATE))
-	if err != nil {
-		return err
-	}
-	runtime.KeepAlive(sink)
-	what := fmt.Sprintf("first full read, %s page-cached file", bytesString(size))
-	readCell := cell{Name: "read(2) 256 KiB loop", NS: best[0]}
-	plain := cell{Name: "Map+scan+Unmap", NS: best[2]}
-	b.add(
-		newRow(what, "file", readCell, plain, 1/1.5),
-		newRow(what, "file", readCell, cell{Name: "Map POPULATE+scan+Unmap", NS: best[3]}, 1/1.5),
-		newRow(what, "file", b.cCell("C mmap+scan+munmap", best[1]), plain, 0))
-	return nil
-}
-
 // typedView: sum the page-cached file as float32s, resident and mapped once,
 // through an As view, a hand-written unsafe.Slice, a binary.LittleEndian
 // loop over the bytes, and os.File with binary.Read. As must cost nothing

@@ -65,7 +65,7 @@ func run(cl *cleanup, cfg config) (*results, error) {
 	}{
 		{"map+unmap of a 4 KiB file", func() error { return b.mapUnmap("4 KiB file", b.small) }},
 		{"map+unmap of 4 KiB anonymous", func() error { return b.mapUnmap("4 KiB anonymous", nil) }},
-		{"first full read of the page-cached file", b.firstRead},
+		{"first full read of the page-cached file, in each page-cache state", b.firstRead},
 		{"summing the page-cached file through a typed view", b.typedView},
 		{"first touch and random loads of anonymous arenas", func() error { return b.arenas(cl) }},
 		{"flush of one dirty page", b.flushOnePage},
