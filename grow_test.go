@@ -3,11 +3,14 @@ package mmap
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"math"
 	"os"
 	"runtime"
+	"strconv"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 )
 
@@ -228,49 +231,6 @@ func TestGrowRefusesBadInput(t *testing.T) {
 	}
 }
 
-// Argument errors come before anything is reserved, so they hold on every
-// backend, those without MapRegionMax too; so does ErrWouldMove for a
-// mapping made without a maximum.
-func TestMapRegionMaxRefusesBadInput(t *testing.T) {
-	f := tempFile(t, pattern(4*page), os.O_RDWR)
-	plain := mustMap(t, f, page, RDWR, 0, 0)
-	defer func() { mustUnmap(t, &plain) }()
-	if err := plain.Grow(f, 2*page, true); !errors.Is(err, ErrWouldMove) {
-		t.Errorf("Grow of a mapping made without a maximum: %v; want ErrWouldMove", err)
-	}
-	if err := plain.Grow(f, page, true); !errors.Is(err, ErrInvalidLength) {
-		t.Errorf("Grow to the same length: %v; want ErrInvalidLength", err)
-	}
-	if fi, _ := f.Stat(); fi.Size() != int64(4*page) || len(plain) != page {
-		t.Fatal("a refused Grow changed the file or the slice")
-	}
-	for _, c := range []struct {
-		name              string
-		f                 *os.File
-		length, max, flag int
-		off               int64
-		want              error
-	}{
-		{"max below length", f, 2 * page, page, 0, 0, ErrInvalidLength},
-		{"empty", f, 0, page, 0, 0, ErrInvalidLength},
-		{"empty whole file", tempFile(t, nil, os.O_RDWR), -1, page, 0, 0, ErrInvalidLength},
-		{"anonymous without length", nil, 0, page, ANON, 0, ErrInvalidLength},
-		{"offset+max overflows", f, page, math.MaxInt, 0, math.MaxInt64 - int64(page) + 1, ErrInvalidLength},
-		{"unaligned offset", f, page, 2 * page, 0, 1, ErrInvalidOffset},
-		{"negative offset", f, page, 2 * page, 0, -int64(page), ErrInvalidOffset},
-		{"no file", nil, page, 2 * page, 0, 0, ErrNoFile},
-		{"unknown flags", f, page, 2 * page, 1 << 30, 0, ErrInvalidFlags},
-	} {
-		live := liveMappings()
-		if got, err := MapRegionMax(c.f, c.length, c.max, RDWR, c.flag, c.off); !errors.Is(err, c.want) || got != nil {
-			t.Errorf("MapRegionMax, %s: %v, %d bytes; want %v", c.name, err, len(got), c.want)
-		}
-		if liveMappings() != live {
-			t.Errorf("MapRegionMax, %s: a refused map left a mapping", c.name)
-		}
-	}
-}
-
 // Resize of a mapping with a maximum: in place within it (longer is Grow,
 // shorter gives the tail back to the reservation), moved past it, and the
 // moved mapping has no maximum left.
@@ -385,4 +345,65 @@ func TestGrowWhileReadersHoldSlices(t *testing.T) {
 		t.Fatalf("a reader of a slice held across %d Grows: %v", steps, err)
 	}
 	t.Logf("%d lookups and reads across %d Grows", lookups.Load(), steps)
+}
+
+// growCases: TestBadInputTable's cases for MapRegionMax and Grow. Each is
+// refused before anything is reserved or the file is touched, on every
+// backend, those without MapRegionMax too.
+func (b *badInputs) growCases() {
+	for name, m := range map[string]*MMap{"anonymous map": &b.anon, "file map": &b.file, "read-only map": &b.roMap} {
+		b.add("Grow of a "+name+" made without a maximum", func() error { return m.Grow(b.rw, 3*page, true) }, ErrWouldMove)
+		b.add("Grow of a "+name+" to MaxInt", func() error { return m.Grow(b.rw, math.MaxInt, true) }, ErrWouldMove)
+		for _, n := range []int{math.MinInt, -1, 0, len(*m)} {
+			b.add(fmt.Sprintf("Grow of a %s to %d", name, n), func() error { return m.Grow(b.rw, n, true) }, ErrInvalidLength)
+		}
+	}
+	for name, m := range map[string]MMap{"stale": b.stale, "stale slice": b.staleSlice, "foreign": b.foreign, "empty": b.emptyMap, "nil": nil, "derived": b.file[:page], "cut": b.file[: page : page+1]} {
+		b.add("Grow of "+name, func() error { return m.Grow(b.rw, 4*page, true) }, ErrNotMapped)
+	}
+
+	b.add("MapRegionMax(nil file)", maxCall(nil, page, 2*page, RDWR, 0, 0), ErrNoFile)
+	for _, l := range []int{-1, page} {
+		b.add(fmt.Sprintf("MapRegionMax(closed file, len %d)", l), maxCall(b.closed, l, 2*page, RDONLY, 0, 0), os.ErrClosed)
+	}
+	b.add("MapRegionMax(directory, whole file)", maxCall(b.d, -1, 2*page, RDONLY, 0, 0), syscall.EISDIR)
+	b.add("MapRegionMax(len 0)", maxCall(b.rw, 0, 2*page, RDONLY, 0, 0), ErrInvalidLength)
+	for _, l := range []int{0, -1, math.MinInt} {
+		b.add(fmt.Sprintf("MapRegionMax(ANON, len %d)", l), maxCall(nil, l, 2*page, RDWR, ANON, 0), ErrInvalidLength)
+	}
+	for _, max := range []int{math.MinInt, -1, 0, page - 1} {
+		b.add(fmt.Sprintf("MapRegionMax(max %d below len)", max), maxCall(b.rw, page, max, RDONLY, 0, 0), ErrInvalidLength)
+		b.add(fmt.Sprintf("MapRegionMax(ANON, max %d below len)", max), maxCall(nil, page, max, RDWR, ANON, 0), ErrInvalidLength)
+	}
+	b.add("MapRegionMax(whole file, max below its size)", maxCall(b.rw, -1, page, RDONLY, 0, 0), ErrInvalidLength)
+	b.add("MapRegionMax(offset+max overflows int64)", maxCall(b.rw, page, math.MaxInt, RDONLY, 0, math.MaxInt64&^int64(page-1)), ErrInvalidLength)
+	b.add("MapRegionMax(UNALIGNED: max MaxInt from the page below)", maxCall(b.rw, page, math.MaxInt, RDONLY, UNALIGNED, 1), ErrInvalidLength)
+	if strconv.IntSize == 64 {
+		b.add("MapRegionMax(offset page + max MaxInt overflows int64)", maxCall(b.rw, page, math.MaxInt, RDONLY, 0, int64(page)), ErrInvalidLength)
+	}
+	for _, off := range []int64{-1, math.MinInt64, 1, int64(page) + 1} {
+		b.add(fmt.Sprintf("MapRegionMax(offset %d)", off), maxCall(b.rw, page, 2*page, RDONLY, 0, off), ErrInvalidOffset)
+	}
+	b.add("MapRegionMax(whole file from past the end)", maxCall(b.rw, -1, 2*page, RDONLY, 0, 3*int64(page)), ErrInvalidOffset)
+	for _, prot := range []int{-1, 16, RDWR | COPY} {
+		b.add(fmt.Sprintf("MapRegionMax(prot %#x)", prot), maxCall(b.rw, page, 2*page, prot, 0, 0), ErrInvalidProt)
+	}
+	for _, flags := range []int{-1, 1 << 30, LOCK | LOCK_ONFAULT, HUGE_1GB} {
+		b.add(fmt.Sprintf("MapRegionMax(ANON, flags %#x)", flags), maxCall(nil, page, 2*page, RDWR, flags|ANON, 0), ErrInvalidFlags)
+	}
+}
+
+// maxCall is mapCall for MapRegionMax.
+func maxCall(f *os.File, length, max, prot, flags int, off int64) func() error {
+	return func() error {
+		m, err := MapRegionMax(f, length, max, prot, flags, off)
+		if err == nil {
+			m.Unmap()
+			return nil
+		}
+		if m != nil {
+			return fmt.Errorf("a %d-byte MMap returned with the error %w", len(m), err)
+		}
+		return err
+	}
 }

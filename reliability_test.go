@@ -146,7 +146,7 @@ func methodCalls(m MMap) map[string]func() error {
 func TestBadInputTable(t *testing.T) {
 	b := newBadInputs(t)
 	for _, build := range []func(){b.mapCases, b.targetCases, b.protectCases, b.rangeCases,
-		b.resizeCases, b.queryCases, b.accessCases, b.readerCases} {
+		b.resizeCases, b.growCases, b.queryCases, b.accessCases, b.readerCases} {
 		build()
 	}
 	checkBadCases(t, b.dir, append(b.cases, b.platform...))
