@@ -9,6 +9,7 @@ import (
 	"slices"
 	"sync"
 	"syscall"
+	"unsafe"
 )
 
 // Growth in place on Windows: a placeholder reservation (VirtualAlloc2
@@ -68,10 +69,8 @@ func osMapMax(file bool, fd uintptr, offset int64, length, max, prot, flags int)
 		return nil, unsupported("HUGETLB with a maximum", "a large-page section cannot be mapped into a placeholder")
 	}
 	if file {
-		if size, err := fileSize(syscall.Handle(fd)); err != nil {
+		if err := fileHolds(syscall.Handle(fd), offset, length); err != nil {
 			return nil, err
-		} else if end := offset + int64(length); end > size {
-			return nil, fmt.Errorf("%w: mapping %d bytes at offset %d would extend the file past its size %d (Windows cannot map past the end of a file)", ErrInvalidLength, length, offset, size)
 		}
 	}
 	span := roundUp(uintptr(max), uintptr(granularity()))
@@ -102,15 +101,6 @@ func osMapMax(file bool, fd uintptr, offset int64, length, max, prot, flags int)
 		return nil, err
 	}
 	return nr, nil
-}
-
-// fileSize is the size of the file open as h.
-func fileSize(h syscall.Handle) (int64, error) {
-	var fi syscall.ByHandleFileInformation
-	if err := syscall.GetFileInformationByHandle(h, &fi); err != nil {
-		return 0, os.NewSyscallError("GetFileInformationByHandle", err)
-	}
-	return int64(fi.FileSizeHigh)<<32 | int64(fi.FileSizeLow), nil
 }
 
 func osGrow(r *region, n int, fd uintptr) (*region, error) {
@@ -164,7 +154,8 @@ func growInto(r *region, h syscall.Handle, n, flags int) (*region, error) {
 		return nil, os.NewSyscallError("CreateFileMapping", err)
 	}
 	proc, _ := syscall.GetCurrentProcess()
-	view, _, err := procMapViewOfFile3.Call(uintptr(sec), uintptr(proc), addr, uintptr(offset), part, memReplacePlaceholder, uintptr(protect), 0, 0)
+	args := append([]uintptr{uintptr(sec), uintptr(proc), addr}, uint64Args(uint64(offset))...)
+	view, _, err := procMapViewOfFile3.Call(append(args, part, memReplacePlaceholder, uintptr(protect), 0, 0)...)
 	syscall.CloseHandle(sec) // the view holds the section
 	if view == 0 {
 		coalesce()
@@ -178,6 +169,15 @@ func growInto(r *region, h syscall.Handle, n, flags int) (*region, error) {
 		return nil, err
 	}
 	return nr, nil
+}
+
+// uint64Args is v as the arguments of a ULONG64 parameter: one word on
+// 64-bit Windows, two (low, high) on 32-bit.
+func uint64Args(v uint64) []uintptr {
+	if unsafe.Sizeof(uintptr(0)) == 4 {
+		return []uintptr{uintptr(v), uintptr(v >> 32)}
+	}
+	return []uintptr{uintptr(v)}
 }
 
 // placeholderEnd is where r's reservation ends, from base: its maximum

@@ -172,15 +172,8 @@ func osMapFile(fd uintptr, offset int64, length, prot, flags int) (*region, erro
 		return nil, err
 	}
 	h := syscall.Handle(fd)
-	var fi syscall.ByHandleFileInformation
-	if err := syscall.GetFileInformationByHandle(h, &fi); err != nil {
-		return nil, os.NewSyscallError("GetFileInformationByHandle", err)
-	}
-	// A writable section larger than the file grows the file, and a
-	// read-only one fails with a vague error; say what is wrong instead.
-	size := int64(fi.FileSizeHigh)<<32 | int64(fi.FileSizeLow)
-	if end := offset + int64(length); end > size {
-		return nil, fmt.Errorf("%w: mapping %d bytes at offset %d would extend the file past its size %d (Windows cannot map past the end of a file)", ErrInvalidLength, length, offset, size)
+	if err := fileHolds(h, offset, length); err != nil {
+		return nil, err
 	}
 
 	// Views start on the allocation granularity, not the page size: map
@@ -212,6 +205,21 @@ func osMapFile(fd uintptr, offset int64, length, prot, flags int) (*region, erro
 	}
 	r := newRegion(region{base: base, size: viewSize, lead: lead, len: length, prot: prot, info: baseInfo(), sys: sysRegion{file: dup, kind: kind}})
 	return finishMap(r, flags)
+}
+
+// fileHolds checks that the file open as h holds length bytes from
+// offset: a writable section larger than the file grows the file, and a
+// read-only one fails with a vague error; this says what is wrong instead.
+func fileHolds(h syscall.Handle, offset int64, length int) error {
+	var fi syscall.ByHandleFileInformation
+	if err := syscall.GetFileInformationByHandle(h, &fi); err != nil {
+		return os.NewSyscallError("GetFileInformationByHandle", err)
+	}
+	size := int64(fi.FileSizeHigh)<<32 | int64(fi.FileSizeLow)
+	if end := offset + int64(length); end > size {
+		return fmt.Errorf("%w: mapping %d bytes at offset %d would extend the file past its size %d (Windows cannot map past the end of a file)", ErrInvalidLength, length, offset, size)
+	}
+	return nil
 }
 
 func osMapAnon(length, prot, flags int) (*region, error) {

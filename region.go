@@ -22,7 +22,7 @@ type region struct {
 	flags  int            // the flags it was mapped with
 	offset int64          // the file offset of the caller's first byte
 	info   Info           // what the mapping got
-	limit  uintptr        // MapRegionMax's maximum from base, 0 for none: see span
+	limit  uintptr        // MapRegionMax's maximum from base, 0 for none: see span (Unix), placeholderEnd (Windows)
 	//lint:ignore U1000 empty on Unix; the Windows backend keeps its handles here
 	sys sysRegion // what else the OS needs to flush or unmap it
 
