@@ -27,7 +27,7 @@ import (
 //     waiting for every reader to finish.
 //
 // Each op is one whole growth, 16 MiB to -grow.max (1 GiB; 256 MiB with
-// -short); step-ns is the writer's time per 16 MiB step, reads/s the
+// -short), under way=grow, way=resize and way=remap (benchstat -col /way); step-ns is the writer's time per 16 MiB step, reads/s the
 // readers' throughput meanwhile, in bytes read at random from the first
 // 16 MiB, 256 to a transaction (a read lock each for resize and remap),
 // with one reader goroutine fewer than GOMAXPROCS. The writer does not touch the new pages:
@@ -59,7 +59,7 @@ func BenchmarkGrowFile(b *testing.B) {
 	// each step wait for the scheduler, whatever the step costs.
 	readers := max(1, runtime.GOMAXPROCS(0)-1)
 	for _, way := range []string{"grow", "resize", "remap"} {
-		b.Run(way, func(b *testing.B) {
+		b.Run("way="+way, func(b *testing.B) {
 			var reads atomic.Int64
 			var steps int
 			var moved atomic.Int64
