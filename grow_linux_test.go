@@ -319,3 +319,29 @@ func TestGrowHugetlb(t *testing.T) {
 		t.Fatalf("pool after Unmap: %+v; want %+v", poolOf(t, huge), pool)
 	}
 }
+
+// HUGE rounds an anonymous reservation up to the hugetlb page size for the
+// ladder's first rung; when the mapping gets other pages, what lies past
+// its maximum (in base pages) goes back at once, and Unmap leaves nothing
+// of the rounded reservation either way.
+func TestHugeMaxGivesBackTheRounding(t *testing.T) {
+	needProtNoneInMaps(t)
+	huge := DefaultHugetlbPageSize()
+	if huge == 0 {
+		t.Skip("no hugetlb page size on this kernel: HUGE does not round")
+	}
+	lockPool(t)
+	m := mapMaxOrSkip(t, nil, page, 5*page, RDWR, ANON|HUGE, 0)
+	base := addr(m)
+	info, _ := m.Info()
+	if info.Kind != HugetlbPages {
+		if lines := mappingsIn(t, base+uintptr(5*page), base+uintptr(huge)); len(lines) != 0 {
+			t.Fatalf("%v pages: past the 5-page maximum the rounded reservation still holds %s", info.Kind, describeLines(lines, base))
+		}
+	}
+	mustGrow(t, &m, nil, 5*page, false)
+	mustUnmap(t, &m)
+	if lines := mappingsIn(t, base, base+uintptr(huge)); len(lines) != 0 {
+		t.Fatalf("%v pages: after Unmap the reservation still holds %s", info.Kind, describeLines(lines, base))
+	}
+}

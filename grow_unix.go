@@ -48,14 +48,15 @@ func osMapMax(file bool, fd uintptr, offset int64, length, max, prot, flags int)
 		sysUnmap(base, size)
 		return nil, mapError(&req, err)
 	}
-	req.info.PMDMappable = pmdMappable(uintptr(base), req.size, offset, req.info, !file)
 	r := newRegion(region{base: base, size: req.size, limit: uintptr(max), len: length, prot: prot, info: req.info})
-	if span := r.span(); span < size {
-		// The ladder fell back from hugetlb pages: the reservation goes
-		// back to whole base pages, which span computes from now on.
-		sysUnmap(r.at(span), size-span)
-		r.size = min(r.size, span)
+	if keep := roundUp(r.limit, r.pageSize()); keep < size {
+		// The ladder fell back from hugetlb pages: the reservation, and
+		// what the fallback mapped past the maximum, go back to whole
+		// base pages, as span computes them from now on.
+		sysUnmap(r.at(keep), size-keep)
+		r.size = min(r.size, keep)
 	}
+	r.info.PMDMappable = pmdMappable(uintptr(base), r.size, offset, r.info, !file)
 	return r, nil
 }
 
