@@ -27,3 +27,12 @@ func mapSegment(t testing.TB, s *Segment, prot int) mmap.MMap {
 	t.Cleanup(func() { m.Unmap() })
 	return m
 }
+
+// pattern is n bytes that differ from page to page and within a page.
+func pattern(n int, seed byte) []byte {
+	b := make([]byte, n)
+	for i := range b {
+		b[i] = byte(i) ^ byte(i>>12) ^ seed
+	}
+	return b
+}

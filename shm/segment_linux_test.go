@@ -17,15 +17,6 @@ import (
 // them, seals as the kernel enforces them on another process, the fault
 // that an unsealed peer causes, and the hugetlb pool.
 
-// pattern is n bytes that differ from page to page and within a page.
-func pattern(n int, seed byte) []byte {
-	b := make([]byte, n)
-	for i := range b {
-		b[i] = byte(i) ^ byte(i>>12) ^ seed
-	}
-	return b
-}
-
 // A child started with the segment in ExtraFiles reads what the parent
 // wrote, writes back, and the parent sees it through its own mapping.
 func TestChildReadsAndWritesBack(t *testing.T) {
