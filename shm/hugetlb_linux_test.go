@@ -198,6 +198,23 @@ func TestHugetlbSegmentUsesThePool(t *testing.T) {
 	for i := 0; i < len(m); i += huge {
 		m[i] = 1
 	}
+	// The receiving side recognises a hugetlb segment as well.
+	fd, err := syscall.Dup(int(s.File().Fd()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	peer, err := FromFile(os.NewFile(uintptr(fd), "peer"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pm := mapSegment(t, peer, mmap.RDONLY)
+	peer.Close()
+	if info, err := pm.Info(); err != nil || info.Kind != mmap.HugetlbPages || info.PageSize != huge || pm[huge] != 1 {
+		t.Errorf("the peer's map: Info %+v, %v, byte %d; want hugetlb pages of %d bytes holding 1", info, err, pm[huge], huge)
+	}
+	if err := pm.Unmap(); err != nil {
+		t.Fatal(err)
+	}
 	if free, rsvd := meminfo(t); free != free0-2 || rsvd != rsvd0 {
 		t.Errorf("touched: HugePages_Free %d, Rsvd %d; want %d, %d (two pages taken)", free, rsvd, free0-2, rsvd0)
 	}

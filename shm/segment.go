@@ -121,7 +121,7 @@ func Create(name string, size int, flags int) (*Segment, error) {
 // process (or Create) made and passed on: through exec.Cmd.ExtraFiles
 // (os.NewFile(3, name) in the child), SCM_RIGHTS, or on Windows an
 // inherited handle (os.NewFile(handle, name)). The Segment takes f over:
-// its Close closes f. Its size is f's size now; a peer can still change
+// its Close closes f (on error f is left open, the caller's). Its size is f's size now; a peer can still change
 // that unless the segment is sealed against it (SealShrink, SealGrow).
 //
 // Unix: any regular file can be a segment (a memfd, a POSIX shm object, a
