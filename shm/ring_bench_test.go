@@ -34,10 +34,14 @@ const benchRingSize = 64 << 10
 // spscRing is one producer and one consumer over r: head and tail count
 // bytes ever written and read.
 type spscRing struct {
-	b          []byte
-	size       uint64
-	head, tail atomic.Uint64
-	mirrored   bool
+	b        []byte
+	size     uint64
+	mirrored bool
+	_        [64]byte
+	head     atomic.Uint64
+	_        [56]byte // head and tail on cache lines of their own
+	tail     atomic.Uint64
+	_        [56]byte
 }
 
 // put writes p at ring offset off.

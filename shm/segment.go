@@ -199,7 +199,9 @@ func (s *Segment) Seals() (Seal, error) {
 // Windows as an inherited handle (its handle is inheritable;
 // exec.Cmd.ExtraFiles is not supported there, so put it in
 // SysProcAttr.AdditionalInheritedHandles and tell the child its value).
-// The Segment owns it: do not close it, call Close.
+// The Segment owns it: do not close it, call Close. On Windows the
+// *os.File holds the section handle: Fd, Close and passing it on work,
+// Read, Write and Stat do not.
 func (s *Segment) File() *os.File { return s.f }
 
 // Size is the number of bytes Map maps.
