@@ -99,7 +99,7 @@ func TestRingFailureLeavesNothing(t *testing.T) {
 	}
 	before := fds()
 	var reserved uintptr
-	mapHalf = func(at unsafe.Pointer, n uintptr, prot, flags, fd int) (unsafe.Pointer, error) {
+	ringMap = func(at unsafe.Pointer, n uintptr, prot, flags, fd int) (unsafe.Pointer, error) {
 		if at == nil {
 			p, err := sysmmap.Map(at, n, prot, flags, fd, 0)
 			reserved = uintptr(p)
@@ -110,7 +110,7 @@ func TestRingFailureLeavesNothing(t *testing.T) {
 		}
 		return sysmmap.Map(at, n, prot, flags, fd, 0)
 	}
-	defer func() { mapHalf = defaultMapHalf }()
+	defer func() { ringMap = defaultRingMap }()
 	r, err := NewRing(2 * os.Getpagesize())
 	if !errors.Is(err, syscall.ENOMEM) || r != nil || !strings.Contains(err.Error(), "half 1") {
 		t.Fatalf("NewRing with its second half refused: %v, %v; want ENOMEM naming half 1", r, err)

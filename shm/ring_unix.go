@@ -19,11 +19,12 @@ import (
 //lint:ignore U1000 Unix needs nothing beyond the base and size
 type ringSys struct{}
 
-// mapHalf is mmap from offset 0: the reservation (at nil) and each half.
+// ringMap is mmap from offset 0, for the reservation (at nil) and each
+// half.
 // Tests replace it to fail a step.
-var mapHalf = defaultMapHalf
+var ringMap = defaultRingMap
 
-func defaultMapHalf(at unsafe.Pointer, n uintptr, prot, flags, fd int) (unsafe.Pointer, error) {
+func defaultRingMap(at unsafe.Pointer, n uintptr, prot, flags, fd int) (unsafe.Pointer, error) {
 	return sysmmap.Map(at, n, prot, flags, fd, 0)
 }
 
@@ -37,14 +38,14 @@ func (r *Ring) mapTwice() error {
 	// The mappings hold the object; its descriptor is not needed after.
 	defer seg.Close()
 	total := 2 * uintptr(r.size)
-	base, err := mapHalf(nil, total, syscall.PROT_NONE, syscall.MAP_PRIVATE|syscall.MAP_ANON|reserveFlags, -1)
+	base, err := ringMap(nil, total, syscall.PROT_NONE, syscall.MAP_PRIVATE|syscall.MAP_ANON|reserveFlags, -1)
 	if err != nil {
 		return os.NewSyscallError("mmap (reserving the ring's address space)", err)
 	}
 	err = control(seg.f, "mmap", func(fd uintptr) error {
 		for half := range 2 {
 			at := unsafe.Add(base, half*r.size)
-			p, err := mapHalf(at, uintptr(r.size), syscall.PROT_READ|syscall.PROT_WRITE, syscall.MAP_SHARED|syscall.MAP_FIXED, int(fd))
+			p, err := ringMap(at, uintptr(r.size), syscall.PROT_READ|syscall.PROT_WRITE, syscall.MAP_SHARED|syscall.MAP_FIXED, int(fd))
 			if err != nil {
 				return os.NewSyscallError(fmt.Sprintf("mmap (half %d of the ring)", half), err)
 			}
