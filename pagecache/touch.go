@@ -1,0 +1,186 @@
+package pagecache
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"sync"
+	"unsafe"
+
+	"github.com/hugemap/mmap"
+)
+
+// Touch and the mincore path of Stat: short-lived read-only mappings of a
+// file, a window at a time.
+
+// window is the most of a file mapped at once: it bounds the address space
+// (32-bit systems) and the mincore vector, one byte a page.
+const window = 1 << 30
+
+// hugeBlock is the size of the folios Touch and Refold ask the kernel for:
+// a PMD on x86-64 and arm64 with 4 KiB pages.
+const hugeBlock = 2 << 20
+
+// eachWindow maps s a window at a time, read-only with flags, and runs fn
+// over each mapping. Windows after the first start on a page boundary, so
+// no page is counted twice.
+func eachWindow(s span, flags int, fn func(m mmap.MMap) error) error {
+	pg := int64(os.Getpagesize())
+	end := s.off + s.n
+	for off := s.off; off < end; {
+		next := min(end, off-off%pg+window)
+		m, err := mmap.MapRegion(s.f, int(next-off), mmap.RDONLY, flags|mmap.UNALIGNED, off)
+		if err != nil {
+			return err
+		}
+		err = fn(m)
+		if uerr := m.Unmap(); err == nil {
+			err = uerr
+		}
+		if err != nil {
+			return err
+		}
+		off = next
+	}
+	return nil
+}
+
+// mincoreStat is Stat through mappings and mincore: Pages and Resident,
+// the rest unknown.
+func mincoreStat(s span) (Residency, error) {
+	var resident int64
+	err := eachWindow(s, 0, func(m mmap.MMap) error {
+		n, _, err := m.Resident()
+		resident += int64(n)
+		return err
+	})
+	if err != nil {
+		return Residency{}, err
+	}
+	return unknown(s.pages(), resident), nil
+}
+
+// touch is Touch after the checks: each window's missing runs populated by
+// workers, then the count. Windows of at least a hugeBlock are advised
+// MADV_HUGEPAGE (mmap.HUGE) so that file systems with large folios read
+// them in 2 MiB folios.
+func touch(s span, workers int) (Residency, error) {
+	flags := 0
+	if s.n >= hugeBlock {
+		flags = mmap.HUGE
+	}
+	var resident int64
+	err := eachWindow(s, flags, func(m mmap.MMap) error {
+		in, err := m.ResidentPages()
+		if err != nil {
+			return err
+		}
+		if err := populate(m, runs(m, in, false, mergeGap), workers); err != nil {
+			return err
+		}
+		n, _, err := m.Resident()
+		resident += int64(n)
+		return err
+	})
+	if err != nil {
+		return Residency{}, fmt.Errorf("pagecache: touching %s: %w", s.f.Name(), err)
+	}
+	// The counts of the cache itself where the system has them: Dirty and
+	// the rest.
+	if r, err := osStat(s); err == nil {
+		return r, nil
+	}
+	return unknown(s.pages(), resident), nil
+}
+
+// mergeGap is the most resident pages between two missing runs that Touch
+// populates along with them: one MADV_POPULATE_READ over a few cached
+// pages costs less than a second call.
+const mergeGap = 16
+
+// faultResident faults in the pages of m that are resident now, as
+// LockResident needs for its lock-on-fault mapping.
+func faultResident(m mmap.MMap) error {
+	in, err := m.ResidentPages()
+	if err != nil {
+		return err
+	}
+	return populate(m, runs(m, in, true, 0), 1)
+}
+
+// span32 is a byte range of a mapping.
+type span32 struct{ lo, hi int }
+
+// runs turns a mincore vector of m (in[i]: page i, counted from the page
+// that holds m's first byte) into the byte ranges of m whose pages are
+// resident (want) or not, joining runs that gap pages or fewer separate.
+func runs(m mmap.MMap, in []bool, want bool, gap int) []span32 {
+	pg := os.Getpagesize()
+	lead := int(addrOf(m) % uintptr(pg))
+	var out []span32
+	for i := 0; i < len(in); {
+		if in[i] != want {
+			i++
+			continue
+		}
+		j := i
+		for j < len(in) && in[j] == want {
+			j++
+		}
+		lo, hi := max(0, i*pg-lead), min(len(m), j*pg-lead)
+		if k := len(out) - 1; k >= 0 && lo-out[k].hi <= gap*pg {
+			out[k].hi = hi
+		} else {
+			out = append(out, span32{lo, hi})
+		}
+		i = j
+	}
+	return out
+}
+
+// populate makes the runs of m resident, cut into pieces for workers
+// goroutines; each piece is one Prefault (MADV_POPULATE_READ, off the
+// scheduler's P).
+func populate(m mmap.MMap, rs []span32, workers int) error {
+	total := 0
+	for _, r := range rs {
+		total += r.hi - r.lo
+	}
+	if total == 0 {
+		return nil
+	}
+	if workers <= 1 || total <= hugeBlock {
+		for _, r := range rs {
+			if err := m[r.lo:r.hi].Prefault(1); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	piece := max(hugeBlock, (total/workers+hugeBlock-1)/hugeBlock*hugeBlock)
+	work := make(chan span32)
+	errs := make([]error, workers)
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for r := range work {
+				if errs[w] == nil {
+					errs[w] = m[r.lo:r.hi].Prefault(1)
+				}
+			}
+		}()
+	}
+	for _, r := range rs {
+		for lo := r.lo; lo < r.hi; lo += piece {
+			work <- span32{lo, min(r.hi, lo+piece)}
+		}
+	}
+	close(work)
+	wg.Wait()
+	return errors.Join(errs...)
+}
+
+// addrOf is the address of b's first byte.
+func addrOf(b []byte) uintptr { return uintptr(unsafe.Pointer(unsafe.SliceData(b))) }
