@@ -46,7 +46,8 @@ func closePin(p *Pin, err error) error {
 func unsupportedHere(name string) bool {
 	switch runtime.GOOS {
 	case "linux":
-		return false
+		// Lock-on-fault needs the C shim's mlock2.
+		return name == "LockResident" && mmap.Backend() != "cgo"
 	case "windows":
 		return name == "Stat" || name == "Evict" || name == "Refold" || name == "LockResident"
 	}

@@ -21,15 +21,15 @@ const window = 1 << 30
 // a PMD on x86-64 and arm64 with 4 KiB pages.
 const hugeBlock = 2 << 20
 
-// eachWindow maps s a window at a time, read-only with flags, and runs fn
-// over each mapping. Windows after the first start on a page boundary, so
+// eachWindow maps s a window at a time, read-only, and runs fn over each
+// mapping. Windows after the first start on a page boundary, so
 // no page is counted twice.
-func eachWindow(s span, flags int, fn func(m mmap.MMap) error) error {
+func eachWindow(s span, fn func(m mmap.MMap) error) error {
 	pg := int64(os.Getpagesize())
 	end := s.off + s.n
 	for off := s.off; off < end; {
 		next := min(end, off-off%pg+window)
-		m, err := mmap.MapRegion(s.f, int(next-off), mmap.RDONLY, flags|mmap.UNALIGNED, off)
+		m, err := mmap.MapRegion(s.f, int(next-off), mmap.RDONLY, mmap.UNALIGNED, off)
 		if err != nil {
 			return err
 		}
@@ -49,7 +49,7 @@ func eachWindow(s span, flags int, fn func(m mmap.MMap) error) error {
 // the rest unknown.
 func mincoreStat(s span) (Residency, error) {
 	var resident int64
-	err := eachWindow(s, 0, func(m mmap.MMap) error {
+	err := eachWindow(s, func(m mmap.MMap) error {
 		n, _, err := m.Resident()
 		resident += int64(n)
 		return err
@@ -61,16 +61,11 @@ func mincoreStat(s span) (Residency, error) {
 }
 
 // touch is Touch after the checks: each window's missing runs populated by
-// workers, then the count. Windows of at least a hugeBlock are advised
-// MADV_HUGEPAGE (mmap.HUGE) so that file systems with large folios read
-// them in 2 MiB folios.
+// workers, then the count.
 func touch(s span, workers int) (Residency, error) {
-	flags := 0
-	if s.n >= hugeBlock {
-		flags = mmap.HUGE
-	}
 	var resident int64
-	err := eachWindow(s, flags, func(m mmap.MMap) error {
+	err := eachWindow(s, func(m mmap.MMap) error {
+		adviseHuge(m)
 		in, err := m.ResidentPages()
 		if err != nil {
 			return err
@@ -91,6 +86,16 @@ func touch(s span, workers int) (Residency, error) {
 		return r, nil
 	}
 	return unknown(s.pages(), resident), nil
+}
+
+// adviseHuge advises a mapping of at least a hugeBlock MADV_HUGEPAGE, so
+// that a file system with large folios reads what faults in through it in
+// folios of up to 2 MiB (the kernel aligns such file mappings to 2 MiB by
+// itself). Best effort: a system without the advice reads page by page.
+func adviseHuge(m mmap.MMap) {
+	if len(m) >= hugeBlock {
+		_ = m.Advise(mmap.AdviceHugePage)
+	}
 }
 
 // mergeGap is the most resident pages between two missing runs that Touch
