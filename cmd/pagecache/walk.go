@@ -7,29 +7,30 @@ import (
 	"path"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 )
 
 // The walk: paths and directory trees to a stream of regular files, as
 // vmtouch crawls them.
 
-// job is one regular file to work on; seq orders the -v output as the walk
-// found the files.
-type job struct {
-	path string
-	seq  int
-}
-
-// walker turns the command line's paths into jobs.
+// walker turns the command line's paths into calls of do, one per regular
+// file, from -workers goroutines at once: each takes a directory from the
+// queue, lists it, works on its files itself and queues its
+// subdirectories, so a small file costs no hand-off between goroutines.
 type walker struct {
 	cfg  *config
-	out  chan<- job
-	seq  int
-	dirs int64
+	do   func(dir *os.File, name, path string)
+	warn func(format string, args ...any)
+	fail func(path string, err error)
+	dirs atomic.Int64
+
+	mu      sync.Mutex
+	cond    *sync.Cond
+	queue   []string
+	pending int // directories queued or being listed
 	// seen holds the directories entered when following links, to cut
 	// cycles.
 	seen map[fileID]bool
-	warn func(format string, args ...any)
-	fail func(path string, err error)
 }
 
 func checkPattern(p string) error {
@@ -50,9 +51,10 @@ func matches(patterns []string, name string) bool {
 	return false
 }
 
-// walk sends the jobs of every path, then closes out.
+// walk works on every path and returns when all are done.
 func (w *walker) walk(paths []string) {
-	defer close(w.out)
+	w.cond = sync.NewCond(&w.mu)
+	w.seen = map[fileID]bool{}
 	for _, p := range paths {
 		fi, err := os.Lstat(p)
 		if err != nil {
@@ -69,25 +71,66 @@ func (w *walker) walk(paths []string) {
 				continue
 			}
 		}
-		w.visit(p, fi.Mode().Type(), fi, true)
+		w.visit(nil, p, fi.Mode().Type(), fi, true)
 	}
+	var wg sync.WaitGroup
+	for range w.cfg.workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				d, ok := w.next()
+				if !ok {
+					return
+				}
+				w.list(d)
+				w.finished()
+			}
+		}()
+	}
+	wg.Wait()
+}
+
+// next takes a queued directory, waiting while others are being listed;
+// false when there is no more work.
+func (w *walker) next() (string, bool) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	for len(w.queue) == 0 && w.pending > 0 {
+		w.cond.Wait()
+	}
+	if len(w.queue) == 0 {
+		return "", false
+	}
+	d := w.queue[len(w.queue)-1]
+	w.queue = w.queue[:len(w.queue)-1]
+	return d, true
+}
+
+func (w *walker) finished() {
+	w.mu.Lock()
+	w.pending--
+	if w.pending == 0 {
+		w.cond.Broadcast()
+	}
+	w.mu.Unlock()
 }
 
 // visit handles one path of the given type; fi is nil where only the
-// directory entry's type is known.
-func (w *walker) visit(p string, typ fs.FileMode, fi fs.FileInfo, named bool) {
+// directory entry's type is known, dir the open directory that holds it
+// when it came from a listing.
+func (w *walker) visit(dir *os.File, p string, typ fs.FileMode, fi fs.FileInfo, named bool) {
 	if !named && matches(w.cfg.ignore, filepath.Base(p)) {
 		return
 	}
 	switch {
 	case typ.IsDir():
-		w.dir(p, fi)
+		w.enqueue(p, fi)
 	case typ.IsRegular():
 		if len(w.cfg.include) > 0 && !matches(w.cfg.include, filepath.Base(p)) {
 			return
 		}
-		w.out <- job{path: p, seq: w.seq}
-		w.seq++
+		w.do(dir, filepath.Base(p), p)
 	case typ&fs.ModeSymlink != 0:
 		if !w.cfg.follow {
 			if w.cfg.verbose {
@@ -100,14 +143,15 @@ func (w *walker) visit(p string, typ fs.FileMode, fi fs.FileInfo, named bool) {
 			w.fail(p, err)
 			return
 		}
-		w.visit(p, fi.Mode().Type(), fi, true)
+		w.visit(nil, p, fi.Mode().Type(), fi, true)
 	default:
 		w.warn("skipping non-regular file: %s", p)
 	}
 }
 
-// dir walks a directory, in the order the file system lists it.
-func (w *walker) dir(p string, fi fs.FileInfo) {
+// enqueue queues a directory, unless following links has led back to one
+// already walked.
+func (w *walker) enqueue(p string, fi fs.FileInfo) {
 	if w.cfg.follow {
 		if fi == nil {
 			var err error
@@ -117,26 +161,40 @@ func (w *walker) dir(p string, fi fs.FileInfo) {
 			}
 		}
 		if id, ok := idOf(fi); ok {
-			if w.seen[id] {
+			w.mu.Lock()
+			again := w.seen[id]
+			w.seen[id] = true
+			w.mu.Unlock()
+			if again {
 				w.warn("skipping %s: a directory already walked (a cycle of links)", p)
 				return
 			}
-			w.seen[id] = true
 		}
 	}
+	w.mu.Lock()
+	w.queue = append(w.queue, p)
+	w.pending++
+	w.mu.Unlock()
+	w.cond.Signal()
+}
+
+// list walks one directory's entries, in the order the file system gives;
+// its files are opened relative to it (openat), so the kernel does not walk
+// the whole path again for each.
+func (w *walker) list(p string) {
 	d, err := os.Open(p)
 	if err != nil {
 		w.fail(p, err)
 		return
 	}
+	defer d.Close()
 	entries, err := d.ReadDir(-1)
-	d.Close()
-	w.dirs++
+	w.dirs.Add(1)
 	if err != nil {
 		w.fail(p, err)
 	}
 	for _, e := range entries {
-		w.visit(filepath.Join(p, e.Name()), e.Type(), nil, false)
+		w.visit(d, filepath.Join(p, e.Name()), e.Type(), nil, false)
 	}
 }
 

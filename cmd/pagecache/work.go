@@ -27,7 +27,6 @@ type entry struct {
 	Resident  int64  `json:"resident_pages"`
 	PMDMapped int64  `json:"pmd_mapped_bytes,omitempty"`
 	Error     string `json:"error,omitempty"`
-	seq       int
 	bar       string
 }
 
@@ -80,26 +79,14 @@ func (s *session) fail(path string, err error) {
 func walkAndReport(cfg *config, stdout, stderr io.Writer) int {
 	start := time.Now()
 	s := &session{cfg: cfg, stderr: stderr, links: linkSet{seen: map[fileID]bool{}}}
-	jobs := make(chan job, 4*cfg.workers)
-	w := &walker{cfg: cfg, out: jobs, seen: map[fileID]bool{}, warn: s.warn, fail: s.fail}
+	w := &walker{cfg: cfg, do: s.do, warn: s.warn, fail: s.fail}
 	stop := s.progress(stderr, start)
-	go w.walk(cfg.paths)
-	var wg sync.WaitGroup
-	for range cfg.workers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for j := range jobs {
-				s.do(j)
-			}
-		}()
-	}
-	wg.Wait()
+	w.walk(cfg.paths)
 	stop()
 	elapsed := time.Since(start)
-	sort.Slice(s.ents, func(i, j int) bool { return s.ents[i].seq < s.ents[j].seq })
+	sort.Slice(s.ents, func(i, j int) bool { return s.ents[i].Path < s.ents[j].Path })
 	if !cfg.quiet {
-		if err := s.report(stdout, w.dirs, elapsed); err != nil {
+		if err := s.report(stdout, w.dirs.Load(), elapsed); err != nil {
 			fmt.Fprintln(stderr, "pagecache:", err)
 			return 1
 		}
@@ -115,32 +102,32 @@ func walkAndReport(cfg *config, stdout, stderr io.Writer) int {
 }
 
 // do works on one file. Errors are the file's; the walk goes on.
-func (s *session) do(j job) {
-	f, err := os.Open(j.path)
+func (s *session) do(dir *os.File, name, path string) {
+	f, err := openFile(dir, name, path)
 	if err != nil {
-		s.fail(j.path, err)
+		s.fail(path, err)
 		return
 	}
 	defer f.Close()
 	fi, err := f.Stat()
 	if err != nil {
-		s.fail(j.path, err)
+		s.fail(path, err)
 		return
 	}
 	if !fi.Mode().IsRegular() { // replaced since the walk listed it
-		s.warn("skipping non-regular file: %s", j.path)
+		s.warn("skipping non-regular file: %s", path)
 		return
 	}
 	if s.cfg.maxSize > 0 && fi.Size() > s.cfg.maxSize {
 		if s.cfg.verbose {
-			s.warn("skipping %s: %d bytes, larger than -m", j.path, fi.Size())
+			s.warn("skipping %s: %d bytes, larger than -m", path, fi.Size())
 		}
 		return
 	}
 	if !s.cfg.allLinks && !s.links.first(fi) {
 		return
 	}
-	e := entry{Path: j.path, Size: fi.Size(), seq: j.seq}
+	e := entry{Path: path, Size: fi.Size()}
 	r, err := s.apply(f)
 	e.Pages, e.Resident = r.Pages, r.Resident
 	if r.PMDMapped > 0 {
@@ -149,7 +136,7 @@ func (s *session) do(j job) {
 	}
 	if err != nil {
 		e.Error = err.Error()
-		s.fail(j.path, err)
+		s.fail(path, err)
 	}
 	if e.Pages == 0 {
 		e.Pages = pagesOf(fi.Size())
