@@ -20,7 +20,7 @@ type summary struct {
 	Files         int64   `json:"files"`
 	Directories   int64   `json:"directories"`
 	Pages         int64   `json:"pages"`
-	ResidentPages int64   `json:"resident_pages"`
+	ResidentPages int64   `json:"resident_pages"` // -1: not counted (evict without -v)
 	Bytes         int64   `json:"bytes"`
 	ResidentBytes int64   `json:"resident_bytes"`
 	PageSize      int64   `json:"page_size"`
@@ -41,6 +41,9 @@ func (s *session) report(w io.Writer, dirs int64, elapsed time.Duration) error {
 		Entries: s.ents,
 	}
 	sum.Bytes, sum.ResidentBytes = sum.Pages*pageSize, sum.ResidentPages*pageSize
+	if t.unknown.Load() {
+		sum.ResidentPages, sum.ResidentBytes = -1, -1
+	}
 	if s.cfg.json {
 		enc := json.NewEncoder(w)
 		enc.SetIndent("", "  ")
@@ -65,7 +68,7 @@ func (s *session) report(w io.Writer, dirs int64, elapsed time.Duration) error {
 		fmt.Fprintf(&b, "%16s: %d (%s)\n", "Refolded Pages", sum.Pages, sizeString(sum.Bytes))
 		fmt.Fprintf(&b, "%16s: %s%s\n", "PMD-mapped", sizeString(sum.PMDMapped), percent(sum.PMDMapped, sum.Bytes))
 	}
-	if s.cfg.mode != "lock" {
+	if s.cfg.mode != "lock" && sum.ResidentPages >= 0 {
 		fmt.Fprintf(&b, "%16s: %d/%d  %s/%s %s\n", "Resident Pages", sum.ResidentPages, sum.Pages,
 			sizeString(sum.ResidentBytes), sizeString(sum.Bytes), percent(sum.ResidentPages, sum.Pages))
 	}
