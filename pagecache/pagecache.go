@@ -25,12 +25,17 @@
 // # Platforms
 //
 // Linux has every function. [Stat] uses cachestat(2) (Linux 6.5), which also
-// counts dirty, writeback and evicted pages; where the kernel refuses it
-// (EPERM: the caller neither owns nor may write the file; ENOSYS: an older
-// kernel; EOPNOTSUPP: hugetlbfs) it maps the range for a moment and asks
-// mincore(2), and those four counts are -1. Both give the same Pages and
-// Resident on a quiet file; while reads are in flight cachestat already
-// counts a page being read and mincore does not yet. Other Unix systems
+// counts dirty, writeback and evicted pages; on older kernels (ENOSYS) and
+// file systems cachestat cannot read (EOPNOTSUPP: hugetlbfs) it maps the
+// range for a moment and asks mincore(2), and those four counts are -1.
+// Both give the same Pages and Resident on a quiet file; while reads are
+// in flight cachestat already counts a page being read and mincore does
+// not yet. The kernel shows a file's cache only to its owner and to
+// processes that may write it: for anyone else cachestat fails with EPERM
+// and mincore (since Linux 5.0) reports every page resident, which
+// vmtouch and fincore then print. Stat says so instead, with an error
+// wrapping fs.ErrPermission; Touch and Lock work on such files, Touch
+// reading every page since it cannot tell which are missing. Other Unix systems
 // have Stat (mincore), Touch and Lock; Evict and Refold give an error
 // matching errors.ErrUnsupported. Windows has Touch
 // (PrefetchVirtualMemory through a view) and Lock (VirtualLock); it cannot

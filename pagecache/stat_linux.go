@@ -2,6 +2,8 @@ package pagecache
 
 import (
 	"errors"
+	"fmt"
+	"io/fs"
 	"os"
 	"syscall"
 	"unsafe"
@@ -20,22 +22,46 @@ type cachestatResult struct {
 	cache, dirty, writeback, evicted, recentlyEvicted uint64
 }
 
-// osStat asks cachestat and falls back on mincore where it is refused.
+// osStat asks cachestat and falls back on mincore where the kernel lacks
+// it. Where cachestat is refused for want of permission, mincore would
+// not tell the truth either: the kernel answers it for such a file (the
+// same test, since Linux 5.0) with every page resident.
 func osStat(s span) (Residency, error) {
 	r, err := cachestat(s)
-	if err == nil || !cachestatRefused(err) {
-		return r, err
+	switch {
+	case err == nil:
+		return r, nil
+	case cachestatHidden(err):
+		return Residency{}, &fs.PathError{Op: "pagecache", Path: s.f.Name(), Err: errHidden}
+	case cachestatMissing(err):
+		return mincoreStat(s)
 	}
-	return mincoreStat(s)
+	return Residency{}, err
 }
 
-// cachestatRefused says whether err means "ask mincore instead": a kernel
-// before 6.5 (ENOSYS), a caller who neither owns nor may write the file
-// (EPERM), a file system without a page cache cachestat can read
-// (EOPNOTSUPP: hugetlbfs), or a seccomp filter that answers some other way.
-func cachestatRefused(err error) bool {
-	return errors.Is(err, syscall.ENOSYS) || errors.Is(err, syscall.EPERM) ||
-		errors.Is(err, syscall.EOPNOTSUPP) || errors.Is(err, syscall.EACCES)
+// errHidden is Stat's error for a file whose cache the kernel does not
+// show this caller.
+var errHidden = fmt.Errorf("%w: the kernel shows which pages of a file are cached only to its owner or to a process that may write it (cachestat refused; mincore would report every page resident, as vmtouch and fincore then do)", fs.ErrPermission)
+
+// cachestatHidden says whether err is cachestat's refusal to a caller who
+// neither owns nor may write the file (EPERM; EACCES from some security
+// modules).
+func cachestatHidden(err error) bool {
+	return errors.Is(err, syscall.EPERM) || errors.Is(err, syscall.EACCES)
+}
+
+// cachestatMissing says whether err means "ask mincore instead": a kernel
+// before 6.5 (ENOSYS), or a file system whose cache cachestat cannot read
+// (EOPNOTSUPP: hugetlbfs).
+func cachestatMissing(err error) bool {
+	return errors.Is(err, syscall.ENOSYS) || errors.Is(err, syscall.EOPNOTSUPP)
+}
+
+// residencyHidden says whether the kernel hides s's cache from this caller,
+// so that mincore over it says every page is resident.
+func residencyHidden(s span) bool {
+	_, err := cachestat(s)
+	return err != nil && cachestatHidden(err)
 }
 
 // cachestat is one cachestat(2) call over s.

@@ -16,14 +16,19 @@ var readBuffers = sync.Pool{New: func() any { return new([256 << 10]byte) }}
 
 // touchByRead asks cachestat whether anything of s is missing and, if so,
 // reads s with pread(2), which brings in the pages it reads (and the
-// kernel's read-ahead) and dirties nothing. ok is false where cachestat is
-// refused: the caller maps instead, which needs no cachestat.
+// kernel's read-ahead) and dirties nothing. Where the kernel hides the
+// file's cache from this caller it reads everything and reports every
+// page resident, which it was when read. ok is false where there is no
+// cachestat: the caller maps instead.
 func touchByRead(s span) (r Residency, ok bool, err error) {
 	before, err := cachestat(s)
-	if err != nil {
-		return Residency{}, !cachestatRefused(err), err
-	}
-	if before.Resident == before.Pages {
+	hidden := err != nil && cachestatHidden(err)
+	switch {
+	case err != nil && cachestatMissing(err):
+		return Residency{}, false, nil
+	case err != nil && !hidden:
+		return Residency{}, true, err
+	case !hidden && before.Resident == before.Pages:
 		return before, true, nil
 	}
 	buf := readBuffers.Get().(*[256 << 10]byte)
@@ -37,6 +42,9 @@ func touchByRead(s span) (r Residency, ok bool, err error) {
 		if err != nil {
 			return Residency{}, true, err
 		}
+	}
+	if hidden {
+		return unknown(s.pages(), s.pages()), true, nil
 	}
 	r, err = cachestat(s)
 	return r, true, err

@@ -14,9 +14,11 @@ import (
 // vmtouch crawls them.
 
 // walker turns the command line's paths into calls of do, one per regular
-// file, from -workers goroutines at once: each takes a directory from the
-// queue, lists it, works on its files itself and queues its
-// subdirectories, so a small file costs no hand-off between goroutines.
+// file, from -workers goroutines at once. Each takes a task from the queue:
+// a directory, which it lists, queueing its subdirectories and its other
+// entries in up to -workers batches; or a batch, whose files it works on
+// itself. A small file costs no hand-off between goroutines, and the files
+// of one directory (a few large ones, or a thousand small) are shared out.
 type walker struct {
 	cfg  *config
 	do   func(dir *os.File, name, path string)
@@ -26,8 +28,8 @@ type walker struct {
 
 	mu      sync.Mutex
 	cond    *sync.Cond
-	queue   []string
-	pending int // directories queued or being listed
+	queue   []task
+	pending int // tasks queued or being done
 	// seen holds the directories entered when following links, to cut
 	// cycles.
 	seen map[fileID]bool
@@ -79,11 +81,15 @@ func (w *walker) walk(paths []string) {
 		go func() {
 			defer wg.Done()
 			for {
-				d, ok := w.next()
+				t, ok := w.next()
 				if !ok {
 					return
 				}
-				w.list(d)
+				if t.b != nil {
+					t.b.run(w)
+				} else {
+					w.list(t.dir)
+				}
 				w.finished()
 			}
 		}()
@@ -91,16 +97,49 @@ func (w *walker) walk(paths []string) {
 	wg.Wait()
 }
 
-// next takes a queued directory, waiting while others are being listed;
-// false when there is no more work.
-func (w *walker) next() (string, bool) {
+// task is a directory to list, or a batch of its entries.
+type task struct {
+	dir string
+	b   *batch
+}
+
+// batch is some entries of an open directory; the last batch of the
+// directory to finish closes it.
+type batch struct {
+	dir     *os.File
+	path    string
+	entries []fs.DirEntry
+	left    *atomic.Int32 // batches of dir not yet done
+}
+
+func (b *batch) run(w *walker) {
+	for _, e := range b.entries {
+		w.visit(b.dir, filepath.Join(b.path, e.Name()), e.Type(), nil, false)
+	}
+	if b.left.Add(-1) == 0 {
+		b.dir.Close()
+	}
+}
+
+// push queues a task.
+func (w *walker) push(t task) {
+	w.mu.Lock()
+	w.queue = append(w.queue, t)
+	w.pending++
+	w.mu.Unlock()
+	w.cond.Signal()
+}
+
+// next takes a queued task, waiting while others are being done; false
+// when there is no more work.
+func (w *walker) next() (task, bool) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	for len(w.queue) == 0 && w.pending > 0 {
 		w.cond.Wait()
 	}
 	if len(w.queue) == 0 {
-		return "", false
+		return task{}, false
 	}
 	d := w.queue[len(w.queue)-1]
 	w.queue = w.queue[:len(w.queue)-1]
@@ -171,30 +210,41 @@ func (w *walker) enqueue(p string, fi fs.FileInfo) {
 			}
 		}
 	}
-	w.mu.Lock()
-	w.queue = append(w.queue, p)
-	w.pending++
-	w.mu.Unlock()
-	w.cond.Signal()
+	w.push(task{dir: p})
 }
 
-// list walks one directory's entries, in the order the file system gives;
-// its files are opened relative to it (openat), so the kernel does not walk
-// the whole path again for each.
+// list reads one directory, in the order the file system gives: it queues
+// the subdirectories, and the other entries in batches. Files are opened
+// relative to the directory (openat), so the kernel does not walk the
+// whole path again for each.
 func (w *walker) list(p string) {
 	d, err := os.Open(p)
 	if err != nil {
 		w.fail(p, err)
 		return
 	}
-	defer d.Close()
 	entries, err := d.ReadDir(-1)
 	w.dirs.Add(1)
 	if err != nil {
 		w.fail(p, err)
 	}
+	rest := entries[:0]
 	for _, e := range entries {
-		w.visit(d, filepath.Join(p, e.Name()), e.Type(), nil, false)
+		if e.IsDir() && !matches(w.cfg.ignore, e.Name()) {
+			w.enqueue(filepath.Join(p, e.Name()), nil)
+		} else if !e.IsDir() {
+			rest = append(rest, e)
+		}
+	}
+	if len(rest) == 0 {
+		d.Close()
+		return
+	}
+	per := max(1, (len(rest)+w.cfg.workers-1)/w.cfg.workers)
+	left := new(atomic.Int32)
+	left.Store(int32((len(rest) + per - 1) / per))
+	for lo := 0; lo < len(rest); lo += per {
+		w.push(task{b: &batch{dir: d, path: p, entries: rest[lo:min(lo+per, len(rest))], left: left}})
 	}
 }
 

@@ -106,6 +106,7 @@ func walkAndReport(cfg *config, stdout, stderr io.Writer) int {
 func (s *session) do(dir *os.File, name, path string) {
 	f, err := openFile(dir, name, path)
 	if err != nil {
+		s.tot.files.Add(1) // as vmtouch counts it
 		s.fail(path, err)
 		return
 	}
