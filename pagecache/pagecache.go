@@ -147,9 +147,10 @@ func Stat(f *os.File, off, n int64) (Residency, error) {
 // [mmap.DefaultPrefaultWorkers]. The mapping is read-only and the faults
 // are read faults: Touch never dirties a page. On Linux a range of at most
 // 2 MiB is read instead (cachestat first; pread(2) into a scratch buffer
-// if anything is missing): for a small file a mapping and its unmap cost
-// more than the read, and with several goroutines each unmap interrupts
-// the other CPUs to flush their TLBs. On Linux the mapping asks
+// if anything is missing; the mapping after all if pages are still
+// missing, as the holes of a tmpfs file are): for a small file a mapping
+// and its unmap cost more than the read, and with several goroutines each
+// unmap interrupts the other CPUs to flush their TLBs. On Linux the mapping asks
 // for transparent hugepages (MADV_HUGEPAGE), so a file system with large
 // folios (ext4, xfs, btrfs on 6.x kernels) reads the missing runs in
 // folios of up to 2 MiB, as [Refold] does, rather than page by page.

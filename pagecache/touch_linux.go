@@ -16,19 +16,19 @@ var readBuffers = sync.Pool{New: func() any { return new([256 << 10]byte) }}
 
 // touchByRead asks cachestat whether anything of s is missing and, if so,
 // reads s with pread(2), which brings in the pages it reads (and the
-// kernel's read-ahead) and dirties nothing. Where the kernel hides the
-// file's cache from this caller it reads everything and reports every
-// page resident, which it was when read. ok is false where there is no
-// cachestat: the caller maps instead.
+// kernel's read-ahead) and dirties nothing. ok is false where that cannot
+// do: no cachestat, a cache the kernel hides from this caller (nothing
+// would say whether the read brought everything in), or pages still
+// missing after the read (holes of a tmpfs file, which read(2) answers
+// with zeros without caching them): the caller maps instead.
 func touchByRead(s span) (r Residency, ok bool, err error) {
 	before, err := cachestat(s)
-	hidden := err != nil && cachestatHidden(err)
 	switch {
-	case err != nil && cachestatMissing(err):
+	case err != nil && (cachestatMissing(err) || cachestatHidden(err)):
 		return Residency{}, false, nil
-	case err != nil && !hidden:
+	case err != nil:
 		return Residency{}, true, err
-	case !hidden && before.Resident == before.Pages:
+	case before.Resident == before.Pages:
 		return before, true, nil
 	}
 	buf := readBuffers.Get().(*[256 << 10]byte)
@@ -43,9 +43,6 @@ func touchByRead(s span) (r Residency, ok bool, err error) {
 			return Residency{}, true, err
 		}
 	}
-	if hidden {
-		return unknown(s.pages(), s.pages()), true, nil
-	}
 	r, err = cachestat(s)
-	return r, true, err
+	return r, err != nil || r.Resident == r.Pages, err
 }

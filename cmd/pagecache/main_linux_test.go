@@ -382,7 +382,7 @@ func TestLockUntilSignal(t *testing.T) {
 				return
 			}
 		}
-		done <- fmt.Errorf("lock exited without locking: %s", out.String())
+		done <- errors.New("lock exited without locking")
 	}()
 	select {
 	case err := <-done:
@@ -401,13 +401,13 @@ func TestLockUntilSignal(t *testing.T) {
 	if locked, _ := strconv.ParseInt(string(m[1]), 10, 64); locked*1024 != tr.pages*pageSize {
 		t.Errorf("the lock process has %d kB locked; the tree has %d pages", locked, tr.pages)
 	}
-	if !strings.Contains(out.String(), "Locked Pages: "+strconv.FormatInt(tr.pages, 10)) {
-		t.Errorf("lock's summary: %q", out.String())
-	}
 	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}
 	if err := cmd.Wait(); err != nil {
 		t.Errorf("lock after SIGTERM: %v", err)
+	}
+	if !strings.Contains(out.String(), "Locked Pages: "+strconv.FormatInt(tr.pages, 10)) {
+		t.Errorf("lock's summary: %q", out.String())
 	}
 }
