@@ -45,21 +45,6 @@ func eachWindow(s span, fn func(m mmap.MMap) error) error {
 	return nil
 }
 
-// mincoreStat is Stat through mappings and mincore: Pages and Resident,
-// the rest unknown.
-func mincoreStat(s span) (Residency, error) {
-	var resident int64
-	err := eachWindow(s, func(m mmap.MMap) error {
-		n, _, err := m.Resident()
-		resident += int64(n)
-		return err
-	})
-	if err != nil {
-		return Residency{}, err
-	}
-	return unknown(s.pages(), resident), nil
-}
-
 // touch is Touch after the checks: each window's missing runs populated by
 // workers, then the count.
 func touch(s span, workers int) (Residency, error) {

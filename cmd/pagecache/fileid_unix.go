@@ -7,6 +7,9 @@ import (
 	"syscall"
 )
 
+// fileID is a file's identity, for counting hard links once.
+type fileID struct{ dev, ino uint64 }
+
 // idOf is a file's device and inode.
 func idOf(fi fs.FileInfo) (fileID, bool) {
 	st, ok := fi.Sys().(*syscall.Stat_t)

@@ -248,9 +248,6 @@ func (w *walker) list(p string) {
 	}
 }
 
-// fileID is a file's identity, for counting hard links once.
-type fileID struct{ dev, ino uint64 }
-
 // linkSet remembers the files with several links seen so far.
 type linkSet struct {
 	mu   sync.Mutex
