@@ -108,6 +108,11 @@ func checkSpan(f *os.File, off, n int64) (span, error) {
 	if n >= 0 && n > math.MaxInt64-off {
 		return span{}, fmt.Errorf("%w: offset %d + length %d overflows int64", mmap.ErrInvalidLength, off, n)
 	}
+	// Stat of a closed file is fs.ErrClosed on Unix but an invalid handle
+	// on Windows: ask the descriptor itself first.
+	if rc, err := f.SyscallConn(); err != nil || rc.Control(func(uintptr) {}) != nil {
+		return span{}, &fs.PathError{Op: "pagecache", Path: f.Name(), Err: fs.ErrClosed}
+	}
 	fi, err := f.Stat()
 	if err != nil {
 		return span{}, err
