@@ -242,6 +242,32 @@ var underQEMU = sync.OnceValue(func() bool {
 	return err == nil && native != nil && !slices.Contains(native, strings.TrimSpace(string(b)))
 })
 
+// haveCachestat says whether this kernel (or emulator: qemu-user answers
+// ENOSYS) has cachestat, asked of f.
+func haveCachestat(t testing.TB, f *os.File) bool {
+	t.Helper()
+	_, err := cachestat(span{f: f, n: 1})
+	if err != nil && !cachestatMissing(err) && !cachestatHidden(err) {
+		t.Fatalf("cachestat: %v", err)
+	}
+	return err == nil || cachestatHidden(err)
+}
+
+// qemuPrefix is what runs a binary of this GOARCH under qemu-user when
+// this test runs under it (the kernel cannot exec it without binfmt_misc):
+// the emulator named as the build script names it, from PATH; nil natively.
+func qemuPrefix(t testing.TB) []string {
+	if !underQEMU() {
+		return nil
+	}
+	name := map[string]string{"arm64": "qemu-aarch64", "arm": "qemu-arm", "386": "qemu-i386"}[runtime.GOARCH]
+	path, err := exec.LookPath(name)
+	if err != nil {
+		t.Skipf("under qemu-user, and %s is not in PATH to run a child process with: %v", name, err)
+	}
+	return []string{path}
+}
+
 // childEnv names the test a child process of runChild runs, and the
 // variable that hands it its argument.
 const childEnv, childArgEnv = "PAGECACHE_TEST_CHILD", "PAGECACHE_TEST_ARG"
@@ -275,7 +301,8 @@ func runChild(t *testing.T, name, arg string) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command(copyExe, "-test.run=^"+name+"$", "-test.v", "-test.count=1")
+	argv := append(qemuPrefix(t), copyExe, "-test.run=^"+name+"$", "-test.v", "-test.count=1")
+	cmd := exec.Command(argv[0], argv[1:]...)
 	cmd.Dir = dir
 	cmd.Env = append(os.Environ(), childEnv+"="+name, childArgEnv+"="+arg)
 	if os.Getuid() == 0 {

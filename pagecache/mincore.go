@@ -12,7 +12,7 @@ import "github.com/hugemap/mmap"
 // the rest unknown.
 func mincoreStat(s span) (Residency, error) {
 	var resident int64
-	err := eachWindow(s, func(m mmap.MMap) error {
+	err := eachWindow(s, func(m mmap.MMap, _ int64) error {
 		n, _, err := m.Resident()
 		resident += int64(n)
 		return err

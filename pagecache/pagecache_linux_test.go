@@ -38,11 +38,11 @@ func TestStatMatchesFincoreAndMincore(t *testing.T) {
 	if want < 6 || want > pages/2 {
 		t.Errorf("fincore: %d of %d pages cached after reading 6 at random; the check cannot tell", want, pages+1)
 	}
+	if !haveCachestat(t, f) {
+		t.Skip("no cachestat here (a kernel before 6.5, or qemu-user): Stat asked mincore, which fincore confirmed; nothing to compare it with")
+	}
 	if r.Dirty != 0 || r.Writeback != 0 {
 		t.Errorf("Stat of a clean file: %d dirty, %d under writeback", r.Dirty, r.Writeback)
-	}
-	if _, err := cachestat(span{f: f, n: 1}); err != nil {
-		t.Fatalf("cachestat refused to root or the file's owner: %v", err)
 	}
 	size := int64(pages*page + 100)
 	for _, rg := range [][2]int64{{0, -1}, {1, 1}, {int64(page) - 1, 2}, {3*int64(page) + 5, 10 * int64(page)},
@@ -102,6 +102,10 @@ func TestStatAndTouchOfASparseFile(t *testing.T) {
 		t.Fatalf("Stat of a sparse file with %d pages written = %+v, %v; fincore says %d", len(written), r, err, want)
 	}
 	for _, rg := range [][2]int64{{0, -1}, {int64(page) * 7, 2}, {int64(page)*7 + 1, int64(page)}, {10, int64(page) * 149}} {
+		if !haveCachestat(t, f) {
+			t.Log("no cachestat here (a kernel before 6.5, or qemu-user): nothing to compare mincore with")
+			break
+		}
 		s, err := checkSpan(f, rg[0], rg[1])
 		if err != nil {
 			t.Fatal(err)
@@ -125,6 +129,9 @@ func TestStatAndTouchOfASparseFile(t *testing.T) {
 // root the check runs in a child process as nobody; as another user on a
 // system file, without the witness.
 func TestHiddenCache(t *testing.T) {
+	if !haveCachestat(t, mustOpen(t, os.Args[0])) {
+		t.Skip("no cachestat here (a kernel before 6.5, or qemu-user): nothing tells a hidden cache from a cached file (mincore reports every page of it resident on kernels since 5.0)")
+	}
 	if inChild(t.Name()) {
 		f, err := os.Open(os.Getenv(childArgEnv))
 		if err != nil {
@@ -198,7 +205,7 @@ func TestTouchBringsInWithoutDirtying(t *testing.T) {
 			t.Fatal(err)
 		}
 		wantPages := (off+n+int64(page)-1)/int64(page) - off/int64(page)
-		if r.Pages != wantPages || r.Resident != wantPages || r.Dirty != 0 {
+		if r.Pages != wantPages || r.Resident != wantPages || r.Dirty > 0 {
 			t.Errorf("workers %d: Touch = %+v; want all %d pages resident, none dirty", workers, r, wantPages)
 		}
 		got, err := Stat(f, off, n)
@@ -409,6 +416,9 @@ func TestLock(t *testing.T) {
 	readPages(t, f, 10, 200)
 	cached := fincorePages(t, f.Name())
 	p, err = LockResident(f, 0, -1)
+	if errors.Is(err, errors.ErrUnsupported) {
+		t.Skipf("LockResident: %v (no mlock2 here: qemu-user, or a kernel before 4.4)", err)
+	}
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -554,4 +564,14 @@ func TestTruncatedFile(t *testing.T) {
 	if r, err := Stat(f, 0, -1); err != nil || r.Pages != 11 {
 		t.Errorf("Stat of a file truncated to 10 pages and a byte: %+v, %v", r, err)
 	}
+}
+
+func mustOpen(t testing.TB, path string) *os.File {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { f.Close() })
+	return f
 }

@@ -28,7 +28,7 @@ func osRefold(s span) (Residency, error) {
 		return Residency{}, err
 	}
 	var pmd int64
-	err := eachWindow(wide, func(m mmap.MMap) error {
+	err := eachWindow(wide, func(m mmap.MMap, _ int64) error {
 		adviseHuge(m)
 		if err := m.Prefault(0); err != nil {
 			return err

@@ -3,6 +3,7 @@ package pagecache
 import (
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"sync"
 	"unsafe"
@@ -22,9 +23,9 @@ const window = 1 << 30
 const hugeBlock = 2 << 20
 
 // eachWindow maps s a window at a time, read-only, and runs fn over each
-// mapping. Windows after the first start on a page boundary, so
+// mapping and the file offset of its first byte. Windows after the first start on a page boundary, so
 // no page is counted twice.
-func eachWindow(s span, fn func(m mmap.MMap) error) error {
+func eachWindow(s span, fn func(m mmap.MMap, off int64) error) error {
 	pg := int64(os.Getpagesize())
 	end := s.off + s.n
 	for off := s.off; off < end; {
@@ -33,7 +34,7 @@ func eachWindow(s span, fn func(m mmap.MMap) error) error {
 		if err != nil {
 			return err
 		}
-		err = fn(m)
+		err = fn(m, off)
 		if uerr := m.Unmap(); err == nil {
 			err = uerr
 		}
@@ -52,7 +53,7 @@ func touch(s span, workers int) (Residency, error) {
 	// populate them all, and count them all afterwards.
 	hidden := residencyHidden(s)
 	var resident int64
-	err := eachWindow(s, func(m mmap.MMap) error {
+	err := eachWindow(s, func(m mmap.MMap, off int64) error {
 		adviseHuge(m)
 		in, err := m.ResidentPages()
 		if err != nil {
@@ -64,9 +65,25 @@ func touch(s span, workers int) (Residency, error) {
 		if err := populate(m, runs(m, in, false, mergeGap), workers); err != nil {
 			return err
 		}
-		n, _, err := m.Resident() // all, where hidden: just populated
-		resident += int64(n)
-		return err
+		if in, err = m.ResidentPages(); err != nil {
+			return err
+		}
+		// Pages the populate did not bring in (an emulator such as
+		// qemu-user takes madvise and does nothing) are read instead.
+		if left := runs(m, in, false, 0); len(left) > 0 && !hidden {
+			if err := readRuns(s.f, off, left); err != nil {
+				return err
+			}
+			if in, err = m.ResidentPages(); err != nil {
+				return err
+			}
+		}
+		for _, r := range in {
+			if r {
+				resident++ // all, where hidden: just populated
+			}
+		}
+		return nil
 	})
 	if err != nil {
 		return Residency{}, fmt.Errorf("pagecache: touching %s: %w", s.f.Name(), err)
@@ -88,6 +105,30 @@ func adviseHuge(m mmap.MMap) {
 		_ = m.Advise(mmap.AdviceHugePage)
 	}
 }
+
+// readRuns reads the byte ranges rs of f, counted from off, with pread
+// into a scratch buffer, which brings their pages into the cache.
+func readRuns(f *os.File, off int64, rs []span32) error {
+	buf := readBuffers.Get().(*[256 << 10]byte)
+	defer readBuffers.Put(buf)
+	for _, r := range rs {
+		for at := off + int64(r.lo); at < off+int64(r.hi); {
+			n, err := f.ReadAt(buf[:min(int64(len(buf)), off+int64(r.hi)-at)], at)
+			at += int64(n)
+			if err == io.EOF {
+				return nil // truncated meanwhile: what is left is counted as it is
+			}
+			if err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// readBuffers are Touch's scratch buffers, so that touching many small
+// files allocates nothing per file.
+var readBuffers = sync.Pool{New: func() any { return new([256 << 10]byte) }}
 
 // mergeGap is the most resident pages between two missing runs that Touch
 // populates along with them: one MADV_POPULATE_READ over a few cached

@@ -12,6 +12,8 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -129,6 +131,30 @@ func command(t *testing.T) string {
 	return dst
 }
 
+// underQEMU says whether this test binary runs under qemu-user: the
+// kernel's machine (/proc/sys/kernel/arch, which qemu passes through)
+// cannot run GOARCH's code natively.
+func underQEMU() bool {
+	native := map[string][]string{"amd64": {"x86_64"}, "386": {"i686", "x86_64"}, "arm64": {"aarch64"}, "arm": {"armv7l", "armv8l", "aarch64"}}[runtime.GOARCH]
+	b, err := os.ReadFile("/proc/sys/kernel/arch")
+	return err == nil && native != nil && !slices.Contains(native, strings.TrimSpace(string(b)))
+}
+
+// commandLine is argv for the command at path: under qemu-user the
+// emulator runs it (the kernel cannot exec it without binfmt_misc).
+func commandLine(t *testing.T, path string, args ...string) []string {
+	t.Helper()
+	if !underQEMU() {
+		return append([]string{path}, args...)
+	}
+	name := map[string]string{"arm64": "qemu-aarch64", "arm": "qemu-arm", "386": "qemu-i386"}[runtime.GOARCH]
+	emu, err := exec.LookPath(name)
+	if err != nil {
+		t.Skipf("under qemu-user, and %s is not in PATH to run the command with: %v", name, err)
+	}
+	return append([]string{emu, path}, args...)
+}
+
 // result is a run of a command: its exit status and output.
 type result struct {
 	code           int
@@ -166,7 +192,7 @@ func runAs(t *testing.T, stdin string, argv ...string) result {
 // ours runs the command on the tree's behalf with args.
 func (tr *tree) ours(t *testing.T, args ...string) result {
 	t.Helper()
-	return runAs(t, "", append([]string{tr.cmd}, args...)...)
+	return runAs(t, "", commandLine(t, tr.cmd, args...)...)
 }
 
 // vmtouchCounts runs vmtouch with args as the same user and parses its
@@ -314,7 +340,7 @@ func TestVerboseAndSelection(t *testing.T) {
 		t.Errorf("-I [cd]: %d files in %d directories, want 2 in 3", s.Files, s.Directories)
 	}
 	list := filepath.Join(tr.root, "a") + "\n" + filepath.Join(tr.root, "sub", "c") + "\n"
-	r = runAs(t, list, tr.cmd, "-b", "-", "-json")
+	r = runAs(t, list, commandLine(t, tr.cmd, "-b", "-", "-json")...)
 	if s := decode(t, r); s.Files != 2 || s.Pages != pagesOf(100000)+2 {
 		t.Errorf("-b -: %d files, %d pages", s.Files, s.Pages)
 	}
@@ -361,7 +387,8 @@ func TestTouchAndEvict(t *testing.T) {
 // unlocks and exits 0.
 func TestLockUntilSignal(t *testing.T) {
 	tr := makeTree(t)
-	cmd := exec.Command(tr.cmd, "lock", "-i", "unreadable", tr.root)
+	argv := commandLine(t, tr.cmd, "lock", "-i", "unreadable", tr.root)
+	cmd := exec.Command(argv[0], argv[1:]...)
 	cmd.Env = append(os.Environ(), "PAGECACHE_AS_COMMAND=1")
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
