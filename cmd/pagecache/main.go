@@ -9,9 +9,9 @@
 //	pagecache refold [flags] PATH...   re-read so the cache holds 2 MiB folios
 //	pagecache bench [flags] DIR        measure against vmtouch and fincore
 //
-// Directories are walked recursively. As vmtouch does, a file with several
-// hard links is counted once, at the first path found (by device and
-// inode; -h counts every path); symbolic links are not followed, even when
+// Directories are walked recursively, several at once. As vmtouch does, a
+// file with several hard links is counted once, by device and inode, at
+// whichever of its paths the walk reaches first (-h counts every path); symbolic links are not followed, even when
 // named on the command line, unless -f is given (then directory cycles are
 // cut); files that are not regular (FIFOs, sockets, devices) are skipped
 // with a warning and never opened, so a FIFO cannot hang the walk; an empty
@@ -44,6 +44,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime"
 	"strconv"
 	"strings"
 )
@@ -130,7 +131,7 @@ func parse(args []string, stderr io.Writer) (*config, error) {
 	})
 	fs.StringVar(&cfg.batch, "b", "", "read paths from `FILE` (- for stdin), one a line")
 	fs.BoolVar(&cfg.nulSep, "0", false, "with -b, paths are separated by NUL bytes")
-	fs.IntVar(&cfg.workers, "workers", 8, "files worked on at once")
+	fs.IntVar(&cfg.workers, "workers", 0, "files worked on at once (0: the CPU count; for touch, which waits on the disk, four times that and at least 8)")
 	fs.IntVar(&cfg.fileWorkers, "file-workers", 0, "goroutines per large file for touch (0: the CPU count, at most 8)")
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, "usage: pagecache [%s] [flags] PATH...\n       pagecache bench [flags] DIR\n", strings.Join(modes, "|"))
@@ -153,8 +154,15 @@ func parse(args []string, stderr io.Writer) (*config, error) {
 		}
 		cfg.maxSize = n
 	}
-	if cfg.workers < 1 {
-		return nil, usageError{fmt.Errorf("-workers %d: want at least 1", cfg.workers)}
+	switch {
+	case cfg.workers < 0:
+		return nil, usageError{fmt.Errorf("-workers %d: want at least 1 (or 0 for the default)", cfg.workers)}
+	case cfg.workers == 0 && cfg.mode == "touch":
+		cfg.workers = max(8, 4*runtime.NumCPU())
+	case cfg.workers == 0:
+		// Stat, evict and the rest are the kernel's work on the CPU: more
+		// goroutines than CPUs only contend for its locks.
+		cfg.workers = runtime.NumCPU()
 	}
 	if cfg.nulSep && cfg.batch == "" {
 		return nil, usageError{errors.New("-0 without -b")}

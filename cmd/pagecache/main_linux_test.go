@@ -319,10 +319,15 @@ func TestStatCountsAsVmtouch(t *testing.T) {
 func TestVerboseAndSelection(t *testing.T) {
 	tr := makeTree(t)
 	r := tr.ours(t, "-v", "-i", "unreadable", tr.root)
-	for _, p := range tr.regular {
+	for _, p := range tr.regular[1:] {
 		if !strings.Contains(r.stdout, p+"\n[") {
 			t.Errorf("-v: no bar for %s:\n%s", p, r.stdout)
 		}
+	}
+	// a and b are one file: a bar for one of its paths.
+	a, b := tr.regular[0], filepath.Join(tr.root, "b")
+	if strings.Contains(r.stdout, a+"\n[") == strings.Contains(r.stdout, b+"\n[") {
+		t.Errorf("-v: want a bar for one of the hard links %s and %s:\n%s", a, b, r.stdout)
 	}
 	s := decode(t, tr.ours(t, "-v", "-json", "-i", "unreadable", tr.root))
 	if len(s.Entries) != len(tr.regular) {

@@ -33,7 +33,7 @@ func TestParseSize(t *testing.T) {
 
 // Usage errors exit 2 and say what was wrong, before any file is touched.
 func TestUsageErrors(t *testing.T) {
-	for _, args := range [][]string{{}, {"stat"}, {"-m", "lots", "x"}, {"-i", "[", "x"}, {"-workers", "0", "x"}, {"-0", "x"}, {"-nosuchflag", "x"}, {"bench"}, {"bench", "-large", "1K", "dir"}} {
+	for _, args := range [][]string{{}, {"stat"}, {"-m", "lots", "x"}, {"-i", "[", "x"}, {"-workers", "-1", "x"}, {"-0", "x"}, {"-nosuchflag", "x"}, {"bench"}, {"bench", "-large", "1K", "dir"}} {
 		var out, errOut bytes.Buffer
 		if code := run(args, strings.NewReader(""), &out, &errOut); code != 2 || errOut.Len() == 0 {
 			t.Errorf("pagecache %q: exit %d, stderr %q; want 2 and a message", args, code, errOut.String())
