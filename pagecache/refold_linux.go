@@ -41,7 +41,11 @@ func osRefold(s span) (Residency, error) {
 		return Residency{}, fmt.Errorf("pagecache: Refold of %s: reading back: %w", s.f.Name(), err)
 	}
 	r, err := osStat(s)
-	if err != nil {
+	switch {
+	case errors.Is(err, errHidden):
+		// Every page was just read back; the kernel will not say more.
+		r = unknown(s.pages(), s.pages())
+	case err != nil:
 		return Residency{}, err
 	}
 	r.PMDMapped = pmd

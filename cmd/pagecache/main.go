@@ -23,7 +23,7 @@
 //
 // The summary has vmtouch's shape (Files, Directories, Resident Pages
 // x/y with sizes and percent, Elapsed); -v adds a line and a residency bar
-// per file, -q prints nothing but errors, -json prints the summary (and
+// per file, sorted by path, -q prints nothing but errors, -json prints the summary (and
 // with -v the files) as JSON: files, directories, pages, resident_pages,
 // bytes and resident_bytes (pages times the page size, as vmtouch counts
 // sizes), elapsed_seconds, errors, warnings, and per mode touched, evicted,
