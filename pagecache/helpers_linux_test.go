@@ -187,7 +187,13 @@ func probePMD(t testing.TB, f *os.File) (bool, string) {
 	defer syscall.Munmap(hole)
 	at := (uintptr(unsafe.Pointer(&hole[0])) + hugeBlock - 1) &^ (hugeBlock - 1)
 	const mapFixed, madvHugepage, madvPopulateRead = 0x10, 14, 22
-	addr, _, e := syscall.Syscall6(syscall.SYS_MMAP, at, uintptr(size), syscall.PROT_READ, syscall.MAP_SHARED|mapFixed, f.Fd(), 0)
+	// SYS_MMAP is the old call that takes a struct on 32-bit x86 and arm;
+	// mmap2 (192 on both) takes the arguments, the offset in pages.
+	mmapNr := uintptr(syscall.SYS_MMAP)
+	if runtime.GOARCH == "386" || runtime.GOARCH == "arm" {
+		mmapNr = 192
+	}
+	addr, _, e := syscall.Syscall6(mmapNr, at, uintptr(size), syscall.PROT_READ, syscall.MAP_SHARED|mapFixed, f.Fd(), 0)
 	if e != 0 {
 		t.Fatal(e)
 	}

@@ -217,8 +217,10 @@ func Evict(f *os.File, off, n int64) error {
 // an error matching errors.ErrUnsupported and changes nothing; and where
 // the range holds at least one whole 2 MiB block of the file and none of
 // it came back PMD-mapped (a file system without large folios, transparent
-// hugepages off in /sys/kernel/mm/transparent_hugepage/enabled), the
-// result comes with an error matching errors.ErrUnsupported that says so.
+// hugepages off in /sys/kernel/mm/transparent_hugepage/enabled, or a
+// 32-bit process, whose file mappings Linux 6.8 and later no longer align
+// to 2 MiB), the result comes with an error matching
+// errors.ErrUnsupported that says so.
 // Other systems: errors.ErrUnsupported.
 func Refold(f *os.File, off, n int64) (Residency, error) {
 	s, err := checkSpan(f, off, n)

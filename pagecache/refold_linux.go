@@ -49,11 +49,17 @@ func osRefold(s span) (Residency, error) {
 		return Residency{}, err
 	}
 	r.PMDMapped = pmd
+	if pmd == 0 && hi-lo >= hugeBlock && is32bit {
+		return r, fmt.Errorf("pagecache: Refold of %s: nothing came back PMD-mapped: since Linux 6.8 the kernel does not align a 32-bit process's file mappings to 2 MiB, so none of them can be; the cache may hold the file in large folios all the same, and a 64-bit process's mapping would show it: %w", s.f.Name(), errors.ErrUnsupported)
+	}
 	if pmd == 0 && hi-lo >= hugeBlock {
 		return r, fmt.Errorf("pagecache: Refold of %s: no 2 MiB block of it came back PMD-mapped (its file system keeps it in small folios, or transparent hugepages are %q in /sys/kernel/mm/transparent_hugepage/enabled): %w", s.f.Name(), mmap.THPMode(), errors.ErrUnsupported)
 	}
 	return r, nil
 }
+
+// is32bit: this is a 32-bit process.
+const is32bit = ^uintptr(0)>>32 == 0
 
 // memoryOnly names the file system of f if it keeps files in memory only
 // (tmpfs, ramfs), where nothing can be evicted and read back; else "".

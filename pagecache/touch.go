@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime"
 	"sync"
 	"unsafe"
 
@@ -23,8 +24,8 @@ const window = 1 << 30
 const hugeBlock = 2 << 20
 
 // eachWindow maps s a window at a time, read-only, and runs fn over each
-// mapping and the file offset of its first byte. Windows after the first start on a page boundary, so
-// no page is counted twice.
+// mapping and the file offset of its first byte. Windows after the first
+// start on a page boundary, so no page is counted twice.
 func eachWindow(s span, fn func(m mmap.MMap, off int64) error) error {
 	pg := int64(os.Getpagesize())
 	end := s.off + s.n
@@ -88,10 +89,12 @@ func touch(s span, workers int) (Residency, error) {
 	if err != nil {
 		return Residency{}, fmt.Errorf("pagecache: touching %s: %w", s.f.Name(), err)
 	}
-	// The counts of the cache itself where the system has them: Dirty and
-	// the rest.
-	if r, err := osStat(s); err == nil {
-		return r, nil
+	// Linux's cachestat adds Dirty and the rest; elsewhere another Stat
+	// would only map the file again for the same count.
+	if runtime.GOOS == "linux" && !hidden {
+		if r, err := osStat(s); err == nil {
+			return r, nil
+		}
 	}
 	return unknown(s.pages(), resident), nil
 }
