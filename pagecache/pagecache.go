@@ -35,13 +35,16 @@
 // and mincore (since Linux 5.0) reports every page resident, which
 // vmtouch and fincore then print. Stat says so instead, with an error
 // wrapping fs.ErrPermission; Touch and Lock work on such files, Touch
-// reading every page since it cannot tell which are missing. Other Unix systems
-// have Stat (mincore), Touch and Lock; Evict and Refold give an error
-// matching errors.ErrUnsupported. Windows has Touch
-// (PrefetchVirtualMemory through a view) and Lock (VirtualLock); it cannot
-// tell what the file cache holds without bringing it in, so Stat, Evict
-// and Refold give errors.ErrUnsupported. Where package mmap has no backend
-// (js, wasip1, plan9) every call fails with errors.ErrUnsupported.
+// reading every page since it cannot tell which are missing.
+//
+// Other Unix systems have Stat (mincore), Touch and Lock; Evict, Refold and
+// LockResident give an error matching errors.ErrUnsupported (LockResident
+// needs mlock2, which only Linux with the cgo backend of package mmap
+// has). Windows has Touch (a read of each page through a view, as Prefault
+// does there) and Lock (VirtualLock); it cannot tell what the file cache
+// holds without bringing it in, so Stat, Evict, Refold and LockResident
+// give errors.ErrUnsupported. Where package mmap has no backend (js,
+// wasip1, plan9) every call fails with errors.ErrUnsupported.
 package pagecache
 
 import (

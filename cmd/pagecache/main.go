@@ -30,6 +30,17 @@
 // locked or refolded pages and pmd_mapped_bytes. Sizes are in base pages.
 // On a terminal, a run longer than a second shows its progress on stderr.
 //
+// bench builds two trees under DIR (on a disk, not tmpfs): 10,000 files of
+// 1 byte to 64 KiB in 111 nested directories, and three files of 2 GiB
+// written a page a write (so ext4 caches them in 4 KiB folios); the
+// defaults fit a 24 GiB, 2-CPU machine and take about three minutes
+// (-small, -large, -nlarge to change them). It times stat, a cold touch
+// and evict of each tree against vmtouch (and stat against fincore too),
+// each tool as a process, the best of -rounds with the tools alternating,
+// compares the three tools' counts after each step, and maps and scans
+// each large file before and after refold with its PMD-mapped share. It
+// prints the ratios (-json for all of it) and removes the trees.
+//
 // A file that cannot be opened or worked on is reported on stderr and the
 // walk goes on. Exit status: 0 when every file was done (warnings, such as
 // a skipped FIFO or an unfollowed link, do not count); 1 when some path
