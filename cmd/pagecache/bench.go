@@ -37,6 +37,7 @@ type benchConfig struct {
 	large       int64
 	nlarge      int
 	rounds      int
+	statRounds  int
 	touchRounds int
 	json, keep  bool
 }
@@ -63,6 +64,7 @@ type benchResult struct {
 	LargeFiles  int         `json:"large_files"`
 	LargeBytes  int64       `json:"large_file_bytes"`
 	Rounds      int         `json:"rounds"`
+	StatRounds  int         `json:"stat_rounds"`
 	TouchRounds int         `json:"touch_rounds"`
 	Kernel      string      `json:"kernel"`
 	FileSystem  string      `json:"file_system"`
@@ -94,7 +96,8 @@ func bench(args []string, stdout, stderr io.Writer) int {
 	fs.IntVar(&cfg.small, "small", 10000, "small files in the nested tree")
 	large := fs.String("large", "2GiB", "`SIZE` of each large file")
 	fs.IntVar(&cfg.nlarge, "nlarge", 3, "large files")
-	fs.IntVar(&cfg.rounds, "rounds", 5, "rounds of stat and evict; each cell is the best")
+	fs.IntVar(&cfg.rounds, "rounds", 5, "rounds of evict and of map+scan; each cell is the best")
+	fs.IntVar(&cfg.statRounds, "stat-rounds", 15, "rounds of stat (a fraction of a second each)")
 	fs.IntVar(&cfg.touchRounds, "touch-rounds", 2, "rounds of the cold touch")
 	fs.BoolVar(&cfg.keep, "keep", false, "keep the trees afterwards")
 	fs.Usage = func() {
@@ -111,8 +114,8 @@ func bench(args []string, stdout, stderr io.Writer) int {
 	if cfg.large, err = parseSize(*large); err == nil && fs.NArg() != 1 {
 		err = errors.New("want one directory")
 	}
-	if err == nil && (cfg.small < 1 || cfg.nlarge < 1 || cfg.large < 4<<20 || cfg.rounds < 1 || cfg.touchRounds < 1) {
-		err = errors.New("-small, -nlarge, -rounds and -touch-rounds want at least 1, -large at least 4MiB")
+	if err == nil && (cfg.small < 1 || cfg.nlarge < 1 || cfg.large < 4<<20 || cfg.rounds < 1 || cfg.statRounds < 1 || cfg.touchRounds < 1) {
+		err = errors.New("-small, -nlarge and the rounds want at least 1, -large at least 4MiB")
 	}
 	if err != nil {
 		fmt.Fprintln(stderr, "pagecache bench:", err)
@@ -165,7 +168,7 @@ func runBench(cfg benchConfig, stderr io.Writer) (*benchResult, error) {
 	start := time.Now()
 	b := &benchSession{cfg: cfg, self: self, res: &benchResult{
 		SmallFiles: cfg.small, LargeFiles: cfg.nlarge, LargeBytes: cfg.large,
-		Rounds: cfg.rounds, TouchRounds: cfg.touchRounds, Kernel: kernelRelease(),
+		Rounds: cfg.rounds, StatRounds: cfg.statRounds, TouchRounds: cfg.touchRounds, Kernel: kernelRelease(),
 	}, log: func(format string, args ...any) {
 		fmt.Fprintf(stderr, "[%5.1fs] "+format+"\n", append([]any{time.Since(start).Seconds()}, args...)...)
 	}}
@@ -372,7 +375,7 @@ func (b *benchSession) stat() error {
 				return err
 			}
 		}
-		b.log("stat of the %s tree, %d rounds", tr[0], b.cfg.rounds)
+		b.log("stat of the %s tree, %d rounds", tr[0], b.cfg.statRounds)
 		row, err := b.race("stat", tr, 0.5, nil, nil, []string{}, []string{"stat"})
 		if err != nil {
 			return err
@@ -419,9 +422,9 @@ func (b *benchSession) evict() error {
 // three tools count the tree and the row says whether they agree.
 func (b *benchSession) race(what string, tr [2]string, target float64, setup func() error, _ []string, vmArgs, ourArgs []string) (benchRow, error) {
 	row := benchRow{What: what, Tree: tr[0], Target: target}
-	rounds := b.cfg.rounds
-	if setup != nil && what == "touch (cold)" {
-		rounds = b.cfg.touchRounds
+	rounds := map[string]int{"stat": b.cfg.statRounds, "touch (cold)": b.cfg.touchRounds}[what]
+	if rounds == 0 {
+		rounds = b.cfg.rounds
 	}
 	vm, ours, fc := 1e9, 1e9, 1e9
 	for round := range rounds {
@@ -602,8 +605,8 @@ func fileSystem(dir string) (string, error) {
 
 // table prints the results for people.
 func (r *benchResult) table(w io.Writer) error {
-	fmt.Fprintf(w, "pagecache bench: %d small files (%s), %d large files of %s; kernel %s, %s; best of %d rounds (cold touch: %d)\n\n",
-		r.SmallFiles, sizeString(r.SmallBytes), r.LargeFiles, sizeString(r.LargeBytes), r.Kernel, r.FileSystem, r.Rounds, r.TouchRounds)
+	fmt.Fprintf(w, "pagecache bench: %d small files (%s), %d large files of %s; kernel %s, %s; best of %d rounds (stat: %d, cold touch: %d)\n\n",
+		r.SmallFiles, sizeString(r.SmallBytes), r.LargeFiles, sizeString(r.LargeBytes), r.Kernel, r.FileSystem, r.Rounds, r.StatRounds, r.TouchRounds)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "measurement\ttree\tvmtouch\tfincore\tpagecache\tratio\ttarget\tcounts")
 	for _, row := range r.Rows {
