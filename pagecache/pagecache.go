@@ -187,8 +187,10 @@ func Touch(f *os.File, off, n int64, workers int) (Residency, error) {
 // dirty ones back and drops nothing it has not written; a later Evict
 // drops them once clean), and so do pages that some process has mapped
 // (this one included) or locked, and pages of tmpfs and ramfs files, which
-// live in memory only. Stat afterwards says what stayed. Only whole pages
-// inside the range are dropped, as the kernel rounds the range inwards.
+// live in memory only. Stat afterwards says what stayed. The kernel drops
+// only the folios that lie wholly inside the range: with large folios (up
+// to 2 MiB on ext4, see Refold) the ends of a partial range may keep more
+// than a page.
 // Other systems: an error matching errors.ErrUnsupported.
 func Evict(f *os.File, off, n int64) error {
 	s, err := checkSpan(f, off, n)

@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -237,11 +238,15 @@ func TestEvictDropsCleanPagesOnly(t *testing.T) {
 	const pages = 256
 	f := dataFile(t, pages*page)
 	evictAll(t, f)
-	if _, err := Touch(f, 0, -1, 1); err != nil {
-		t.Fatal(err)
+	// Read page by page, so the cache holds 4 KiB folios: the kernel drops
+	// only folios that lie wholly inside the range.
+	all := make([]int, pages)
+	for i := range all {
+		all[i] = i
 	}
+	readPages(t, f, all...)
 	if n := fincorePages(t, f.Name()); n != pages {
-		t.Fatalf("fincore: %d of %d pages cached after Touch", n, pages)
+		t.Fatalf("fincore: %d of %d pages cached after reading them", n, pages)
 	}
 	// Bytes 10.5 pages to 100.5 pages: whole pages 11 to 99 go.
 	if err := Evict(f, int64(10*page+page/2), int64(90*page)); err != nil {
@@ -582,4 +587,67 @@ func mustOpen(t testing.TB, path string) *os.File {
 	}
 	t.Cleanup(func() { f.Close() })
 	return f
+}
+
+// procIO is a field of /proc/self/io: rchar counts bytes read by read(2)
+// and friends, cached or not; read_bytes counts bytes fetched from storage
+// for this process, read-ahead included.
+func procIO(t testing.TB, key string) int64 {
+	t.Helper()
+	b, err := os.ReadFile("/proc/self/io")
+	if err != nil {
+		t.Skipf("no /proc/self/io to count reads with: %v", err)
+	}
+	for line := range strings.Lines(string(b)) {
+		if rest, ok := strings.CutPrefix(line, key+": "); ok {
+			n, err := strconv.ParseInt(strings.TrimSpace(rest), 10, 64)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return n
+		}
+	}
+	t.Fatalf("no %s in /proc/self/io", key)
+	return 0
+}
+
+// Touch reads only what is missing: of a cached file nothing (no read(2)
+// at all, and nothing from the disk), of a half-evicted one the evicted
+// half from the disk, by the mapping (8 MiB) and by read (1 MiB) alike.
+func TestTouchReadsOnlyWhatIsMissing(t *testing.T) {
+	for _, size := range []int{8 << 20, 1 << 20} {
+		f := dataFile(t, size)
+		if why := memoryOnlyFS(f); why != "" {
+			t.Skip(why)
+		}
+		if _, err := Touch(f, 0, -1, 2); err != nil {
+			t.Fatal(err)
+		}
+		rchar, disk := procIO(t, "rchar"), procIO(t, "read_bytes")
+		if r, err := Touch(f, 0, -1, 2); err != nil || r.Resident != r.Pages {
+			t.Fatalf("Touch of a cached file: %+v, %v", r, err)
+		}
+		// rchar also counts the reads of /proc/self/io itself, a few
+		// hundred bytes.
+		if dr, dd := procIO(t, "rchar")-rchar, procIO(t, "read_bytes")-disk; dr >= int64(page) || dd != 0 {
+			t.Errorf("%d bytes: Touch of a cached file read %d bytes, %d of them from the disk; want none", size, dr, dd)
+		}
+		// The second half cached, the first not. (Evict of the first half
+		// alone could keep a large folio that crosses the middle.)
+		half := int64(size / 2)
+		evictAll(t, f)
+		if _, err := Touch(f, half, -1, 2); err != nil {
+			t.Fatal(err)
+		}
+		if r, err := Stat(f, 0, half); err != nil || r.Resident != 0 {
+			t.Fatalf("Touch of the second half brought in %+v of the first, %v", r, err)
+		}
+		disk = procIO(t, "read_bytes")
+		if r, err := Touch(f, 0, -1, 2); err != nil || r.Resident != r.Pages {
+			t.Fatalf("Touch of a half-evicted file: %+v, %v", r, err)
+		}
+		if dd := procIO(t, "read_bytes") - disk; dd < half || dd > half+half/2 {
+			t.Errorf("%d bytes: Touch of a file with its first %d bytes evicted read %d bytes from the disk", size, half, dd)
+		}
+	}
 }
