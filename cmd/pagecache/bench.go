@@ -376,7 +376,7 @@ func (b *benchSession) stat() error {
 			}
 		}
 		b.log("stat of the %s tree, %d rounds", tr[0], b.cfg.statRounds)
-		row, err := b.race("stat", tr, 0.5, nil, nil, []string{}, []string{"stat"})
+		row, err := b.race("stat", tr, 0.5, nil, nil, []string{"stat"})
 		if err != nil {
 			return err
 		}
@@ -390,7 +390,7 @@ func (b *benchSession) touch() error {
 	for _, tr := range b.trees() {
 		b.log("touch of the cold %s tree, %d rounds", tr[0], b.cfg.touchRounds)
 		cold := func() error { return b.evictAll(tr[1]) }
-		row, err := b.race("touch (cold)", tr, 0.8, cold, nil, []string{"-t"}, []string{"touch"})
+		row, err := b.race("touch (cold)", tr, 0.8, cold, []string{"-t"}, []string{"touch"})
 		if err != nil {
 			return err
 		}
@@ -408,7 +408,7 @@ func (b *benchSession) evict() error {
 			_, err := b.ours("touch", "-q", tr[1])
 			return err
 		}
-		row, err := b.race("evict", tr, 1.0, warm, nil, []string{"-e"}, []string{"evict"})
+		row, err := b.race("evict", tr, 1.0, warm, []string{"-e"}, []string{"evict"})
 		if err != nil {
 			return err
 		}
@@ -420,7 +420,7 @@ func (b *benchSession) evict() error {
 // race times vmtouch with vmArgs and this command with ourArgs on a tree,
 // setup before each run, the order alternating between rounds; then all
 // three tools count the tree and the row says whether they agree.
-func (b *benchSession) race(what string, tr [2]string, target float64, setup func() error, _ []string, vmArgs, ourArgs []string) (benchRow, error) {
+func (b *benchSession) race(what string, tr [2]string, target float64, setup func() error, vmArgs, ourArgs []string) (benchRow, error) {
 	row := benchRow{What: what, Tree: tr[0], Target: target}
 	rounds := map[string]int{"stat": b.cfg.statRounds, "touch (cold)": b.cfg.touchRounds}[what]
 	if rounds == 0 {
