@@ -6,10 +6,12 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"syscall"
 	"testing"
+	"unsafe"
 )
 
 // The hints that only the C shim has: the hugepage ladder, HUGETLB and
@@ -273,4 +275,40 @@ func TestHugeFileMapLinesUpWithItsOffsets(t *testing.T) {
 	if pmdMaps != "" {
 		t.Logf("placement checked; smaps not: %s", pmdMaps)
 	}
+}
+
+// filePMDMapsLargeFolios probes, with plain system calls, whether this
+// kernel maps a file's page cache with PMD entries: a file written in one
+// write of 2*pmd bytes (the write path caches it in folios as large as the
+// write allows, where the file system supports large folios), mapped where
+// the kernel puts it and populated with MADV_POPULATE_READ. It returns why
+// not, or "" when smaps shows FilePmdMapped.
+func filePMDMapsLargeFolios(t testing.TB) string {
+	t.Helper()
+	pmd := THPSize()
+	if pmd == 0 || THPMode() == "never" {
+		return fmt.Sprintf("transparent hugepages are off (mode %q, size %d)", THPMode(), pmd)
+	}
+	if !havePopulateAdvice(t) {
+		return "no MADV_POPULATE_READ (Linux before 5.14)"
+	}
+	f := tempFile(t, pattern(2*pmd), os.O_RDONLY)
+	if why := memoryOnlyFS(t, f); why != "" {
+		return why
+	}
+	b, err := syscall.Mmap(int(f.Fd()), 0, 2*pmd, syscall.PROT_READ, syscall.MAP_SHARED)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer syscall.Munmap(b)
+	if uintptr(unsafe.Pointer(&b[0]))%uintptr(pmd) != 0 {
+		return fmt.Sprintf("the kernel placed a %d-byte file map at %p, not %d-aligned", 2*pmd, &b[0], pmd)
+	}
+	if err := syscall.Madvise(b, 22 /* MADV_POPULATE_READ */); err != nil {
+		t.Fatal(err)
+	}
+	if kb := vmaOf(t, b).fields["FilePmdMapped"]; kb == 0 {
+		return fmt.Sprintf("this kernel and file system (%s) map a freshly written file with small pages (FilePmdMapped 0)", filepath.Dir(f.Name()))
+	}
+	return ""
 }

@@ -16,6 +16,7 @@ import (
 
 	"github.com/hugemap/mmap"
 	"github.com/hugemap/mmap/internal/scan"
+	"github.com/hugemap/mmap/pagecache"
 )
 
 // The first full read of a page-cached file, in each state the page cache
@@ -79,7 +80,10 @@ func (b *bench) firstRead() error {
 	}
 	for _, st := range b.cacheStates() {
 		progress("  %s", st.name)
-		if err := st.prepare(f); err != nil {
+		if err := st.prepare(f); errors.Is(err, errors.ErrUnsupported) {
+			b.note("%s: not measured: %v", st.name, err)
+			continue
+		} else if err != nil {
 			return fmt.Errorf("%s: %w", st.name, err)
 		}
 		best, err := interleave(b.rounds, readLoop, b.cVariant("scan", 1, f.Name()), mapped(0), mapped(mmap.POPULATE))
@@ -117,14 +121,7 @@ func evict(f *os.File) error {
 	if err := f.Sync(); err != nil {
 		return err
 	}
-	return fadvise(f, 4 /* POSIX_FADV_DONTNEED */)
-}
-
-func fadvise(f *os.File, advice int) error {
-	if _, _, errno := syscall.Syscall6(syscall.SYS_FADVISE64, f.Fd(), 0, 0, uintptr(advice), 0, 0); errno != 0 {
-		return os.NewSyscallError("fadvise64", errno)
-	}
-	return nil
+	return pagecache.Evict(f, 0, -1)
 }
 
 // rewrite evicts f and writes it again in chunk-byte writes: the write path
