@@ -39,7 +39,7 @@ func (b *bench) cacheStates() []cacheState {
 		{name: "rewritten in 2 MiB writes", prepare: rewrite(2 << 20), large: true},
 		{name: "read back at random (FADV_RANDOM)", prepare: readBackRandom},
 		{name: "read back sequentially (read(2) 128 KiB)", prepare: readBackSequential, large: true},
-		{name: "refolded (read back through a HUGE map)", prepare: refold, large: true},
+		{name: "refolded (pagecache.Refold)", prepare: refold, large: true},
 	}
 }
 
@@ -184,18 +184,12 @@ func readThrough(f *os.File, chunk int) error {
 	}
 }
 
-// refold evicts f and reads it back through a HUGE mapping populated with
-// MADV_POPULATE_READ: the faults of a MADV_HUGEPAGE mapping read the file
-// in PMD-sized folios, whatever read_ahead_kb says.
+// refold is pagecache.Refold: evict f and read it back through a HUGE
+// mapping, whose faults read the file in PMD-sized folios whatever
+// read_ahead_kb says.
 func refold(f *os.File) error {
-	if err := evict(f); err != nil {
-		return err
-	}
-	m, err := mmap.Map(f, mmap.RDONLY, mmap.HUGE|mmap.POPULATE)
-	if err != nil {
-		return err
-	}
-	return m.Unmap()
+	_, err := pagecache.Refold(f, 0, -1)
+	return err
 }
 
 // faultCost is the time of one 4 KiB page fault on this machine: the first
