@@ -5,10 +5,13 @@ package mmap
 import (
 	"syscall"
 	"unsafe"
+
+	"github.com/hugemap/mmap/internal/sysmmap"
 )
 
 // Mapping without cgo on Linux: mmap, munmap and mremap as raw system calls
-// (mmapCall is per architecture), so that a mapping can move and grow in
+// (mmap through internal/sysmmap, which knows each architecture's calling
+// convention), so that a mapping can move and grow in
 // place and be unmapped with any length, as the C shim's can.
 
 // Linux values that package syscall does not name, from the kernel's uapi
@@ -32,14 +35,14 @@ const (
 // kept reserved as the C shim's failed_at keeps it.
 func mapPages(at unsafe.Pointer, length uintptr, prot, flags, fd int, offset int64) (unsafe.Pointer, error) {
 	if at == nil {
-		return mmapCall(0, length, prot, flags, fd, offset)
+		return sysmmap.Map(nil, length, prot, flags, fd, offset)
 	}
-	p, err := mmapCall(uintptr(at), length, prot, flags|syscall.MAP_FIXED, fd, offset)
+	p, err := sysmmap.Map(at, length, prot, flags|syscall.MAP_FIXED, fd, offset)
 	if err != nil {
 		// Linux 6.12+ puts back what a failed MAP_FIXED map unmapped;
 		// older kernels can leave a hole, reserved again without
 		// replacing what another thread may have mapped there since.
-		if q, err := mmapCall(uintptr(at), length, syscall.PROT_NONE, reserveFlags|mapFixedNoReplace, -1, 0); err == nil && q != at {
+		if q, err := sysmmap.Map(at, length, syscall.PROT_NONE, reserveFlags|mapFixedNoReplace, -1, 0); err == nil && q != at {
 			sysUnmap(q, length) // a kernel before 4.17 took the address as a hint
 		}
 	}
@@ -54,7 +57,7 @@ const reserveFlags = syscall.MAP_PRIVATE | syscall.MAP_ANONYMOUS | syscall.MAP_N
 // mapped MAP_FIXED over [at, at+size), which the caller owns.
 func sysReserve(at unsafe.Pointer, size, align, phase uintptr) (unsafe.Pointer, error) {
 	if at != nil {
-		return mmapCall(uintptr(at), size, syscall.PROT_NONE, reserveFlags|syscall.MAP_FIXED, -1, 0)
+		return sysmmap.Map(at, size, syscall.PROT_NONE, reserveFlags|syscall.MAP_FIXED, -1, 0)
 	}
 	over := uintptr(0)
 	if align > uintptr(syscall.Getpagesize()) {
@@ -63,7 +66,7 @@ func sysReserve(at unsafe.Pointer, size, align, phase uintptr) (unsafe.Pointer, 
 	if size+over < size {
 		return nil, syscall.ENOMEM
 	}
-	raw, err := mmapCall(0, size+over, syscall.PROT_NONE, reserveFlags, -1, 0)
+	raw, err := sysmmap.Map(nil, size+over, syscall.PROT_NONE, reserveFlags, -1, 0)
 	if err != nil || over == 0 {
 		return raw, err
 	}

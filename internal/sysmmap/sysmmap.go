@@ -3,7 +3,8 @@
 // Package sysmmap is mmap(2) and munmap(2) as system calls made from Go,
 // with the address argument that package syscall's Mmap leaves out, so that
 // a caller can place mappings inside a reservation of its own (MAP_FIXED).
-// Package shm builds its double-mapped ring on it. It knows each system's
+// Package mmap's pure-Go Linux backend and package shm's double-mapped
+// ring build on it. It knows each system's
 // calling convention for mmap (mmap, mmap2, s390x's argument block); it is
 // not part of the mmap API.
 package sysmmap
