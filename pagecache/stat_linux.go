@@ -6,21 +6,11 @@ import (
 	"io/fs"
 	"os"
 	"syscall"
-	"unsafe"
+
+	cachestatsys "github.com/hugemap/mmap/internal/cachestat"
 )
 
 // Stat on Linux: cachestat(2), and mincore where the kernel refuses it.
-
-// sysCachestat is cachestat's number on every Linux architecture (6.5).
-const sysCachestat = 451
-
-// cachestatRange and cachestatResult are the kernel's struct
-// cachestat_range and struct cachestat.
-type cachestatRange struct{ off, len uint64 }
-
-type cachestatResult struct {
-	cache, dirty, writeback, evicted, recentlyEvicted uint64
-}
 
 // osStat asks cachestat and falls back on mincore where the kernel lacks
 // it. Where cachestat is refused for want of permission, mincore would
@@ -66,12 +56,10 @@ func residencyHidden(s span) bool {
 
 // cachestat is one cachestat(2) call over s.
 func cachestat(s span) (Residency, error) {
-	rng := cachestatRange{uint64(s.off), uint64(s.n)}
-	var cs cachestatResult
-	err := withFd(s.f, func(fd uintptr) error {
-		_, _, e := syscall.Syscall6(sysCachestat, fd, uintptr(unsafe.Pointer(&rng)), uintptr(unsafe.Pointer(&cs)), 0, 0, 0)
-		if e != 0 {
-			return os.NewSyscallError("cachestat", e)
+	var cs cachestatsys.Counts
+	err := withFd(s.f, func(fd uintptr) (err error) {
+		if cs, err = cachestatsys.Fd(fd, uint64(s.off), uint64(s.n)); err != nil {
+			return os.NewSyscallError("cachestat", err)
 		}
 		return nil
 	})
@@ -79,9 +67,9 @@ func cachestat(s span) (Residency, error) {
 		return Residency{}, err
 	}
 	return Residency{
-		Pages: s.pages(), Resident: int64(cs.cache),
-		Dirty: int64(cs.dirty), Writeback: int64(cs.writeback),
-		Evicted: int64(cs.evicted), RecentlyEvicted: int64(cs.recentlyEvicted),
+		Pages: s.pages(), Resident: int64(cs.Cache),
+		Dirty: int64(cs.Dirty), Writeback: int64(cs.Writeback),
+		Evicted: int64(cs.Evicted), RecentlyEvicted: int64(cs.RecentlyEvicted),
 		PMDMapped: -1,
 	}, nil
 }

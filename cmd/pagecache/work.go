@@ -80,7 +80,7 @@ func (s *session) fail(path string, err error) {
 func walkAndReport(cfg *config, stdout, stderr io.Writer) int {
 	start := time.Now()
 	s := &session{cfg: cfg, stderr: stderr, links: linkSet{seen: map[fileID]bool{}}}
-	w := &walker{cfg: cfg, do: s.do, warn: s.warn, fail: s.fail}
+	w := &walker{cfg: cfg, do: s.do, quick: s.quickly(), warn: s.warn, fail: s.fail}
 	stop := s.progress(stderr, start)
 	w.walk(cfg.paths)
 	stop()
@@ -143,21 +143,26 @@ func (s *session) do(dir *os.File, name, path string) {
 	if e.Pages == 0 {
 		e.Pages = pagesOf(fi.Size())
 	}
-	s.tot.files.Add(1)
-	s.tot.pages.Add(e.Pages)
-	if e.Resident < 0 {
-		s.tot.unknown.Store(true)
-	} else {
-		s.tot.resident.Add(e.Resident)
-	}
-	s.tot.done.Add(1)
-	s.tot.bytesDone.Add(fi.Size())
+	s.count(e.Pages, e.Resident, fi.Size())
 	if s.cfg.verbose {
 		e.bar = bar(f, e)
 		s.entsMu.Lock()
 		s.ents = append(s.ents, e)
 		s.entsMu.Unlock()
 	}
+}
+
+// count adds one file to the totals; resident < 0 where it was not asked.
+func (s *session) count(pages, resident, size int64) {
+	s.tot.files.Add(1)
+	s.tot.pages.Add(pages)
+	if resident < 0 {
+		s.tot.unknown.Store(true)
+	} else {
+		s.tot.resident.Add(resident)
+	}
+	s.tot.done.Add(1)
+	s.tot.bytesDone.Add(size)
 }
 
 // apply is the mode's call for one open file.
