@@ -228,10 +228,10 @@ static void *try(struct hm_map *m, size_t size, int extra, int map_populated) {
 		}
 		extra |= MAP_FIXED;
 	}
-	void *p = mmap(m->at, size, native_prot(m->prot), map_flags(m, extra), anon ? -1 : m->fd, anon ? 0 : (off_t)m->offset);
+	void *p = mmap((void *)m->at, size, native_prot(m->prot), map_flags(m, extra), anon ? -1 : m->fd, anon ? 0 : (off_t)m->offset);
 	if (p == MAP_FAILED) {
 		if (m->at)
-			return failed_at(m, m->at, size);
+			return failed_at(m, (void *)m->at, size);
 		m->failed_step = HM_STEP_MMAP;
 		return NULL;
 	}
@@ -255,10 +255,10 @@ static void *try_thp(struct hm_map *m, int extra, int map_populated) {
 		over = 0;
 		flags |= MAP_FIXED;
 	}
-	char *raw = mmap(m->at, size + over, native_prot(m->prot), flags & ~MAP_POPULATE, -1, 0);
+	char *raw = mmap((void *)m->at, size + over, native_prot(m->prot), flags & ~MAP_POPULATE, -1, 0);
 	if (raw == MAP_FAILED) {
 		if (m->at)
-			return failed_at(m, m->at, size);
+			return failed_at(m, (void *)m->at, size);
 		m->failed_step = HM_STEP_MMAP;
 		return NULL;
 	}
@@ -302,9 +302,9 @@ static void *try_file_thp(struct hm_map *m, int extra, int map_populated) {
 	char *p = MAP_FAILED;
 	if (m->at) {
 		/* Inside a reservation, which lines up with the file already. */
-		p = mmap(m->at, len, native_prot(m->prot), flags | MAP_FIXED, m->fd, (off_t)off);
+		p = mmap((void *)m->at, len, native_prot(m->prot), flags | MAP_FIXED, m->fd, (off_t)off);
 		if (p == MAP_FAILED)
-			return failed_at(m, m->at, len);
+			return failed_at(m, (void *)m->at, len);
 	} else if (block + thp <= off + len) {
 		char *raw = mmap(NULL, len + thp, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 		if (raw != MAP_FAILED) {
@@ -416,7 +416,7 @@ void *hm_map(struct hm_map *m) {
 	return try(m, m->length, extra, map_populated);
 }
 
-int hm_unmap(void *addr, size_t length) { return munmap(addr, length); }
+int hm_unmap(uintptr_t addr, size_t length) { return munmap((void *)addr, length); }
 
 int hm_sync(void *addr, size_t length, int async) {
 	return msync(addr, length, async ? MS_ASYNC : MS_SYNC);

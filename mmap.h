@@ -55,8 +55,11 @@ struct hm_map {
 	/* In: where to map, MAP_FIXED, inside a reservation the caller owns
 	 * (hm_reserve); NULL: anywhere. At an address the ladder skips the
 	 * THP over-allocation (the reservation is aligned already), and a
-	 * failure at any step gives the range back to the reservation. */
-	void *at;
+	 * failure at any step gives the range back to the reservation. An
+	 * integer, as hm_unmap's address is: cgo checks each pointer it passes
+	 * for Go pointers at run time, a tenth of what the map+unmap pair
+	 * costs above its system calls, and this struct then has none. */
+	uintptr_t at;
 };
 
 /* Steps of hm_map, named in errors. */
@@ -103,8 +106,9 @@ enum {
 	HM_ADV_REMOVE,
 };
 
-/* These return 0, or -1 with errno set. addr must be page aligned. */
-int hm_unmap(void *addr, size_t length);
+/* These return 0, or -1 with errno set. addr must be page aligned.
+ * hm_unmap takes it as an integer, as struct hm_map does its at. */
+int hm_unmap(uintptr_t addr, size_t length);
 int hm_sync(void *addr, size_t length, int async);
 int hm_lock(void *addr, size_t length, int onfault);
 int hm_unlock(void *addr, size_t length);

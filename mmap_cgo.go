@@ -9,7 +9,6 @@ package mmap
 // (a map request would otherwise be a heap allocation on every Map).
 #cgo nocallback hm_map
 #cgo noescape hm_map
-#cgo nocallback hm_unmap
 #cgo nocallback hm_sync
 #cgo nocallback hm_lock
 #cgo nocallback hm_unlock
@@ -27,8 +26,9 @@ import "C"
 
 import "unsafe"
 
-// The only file that calls C. Each wrapper is one crossing into the shim;
-// errno is read only when the result says the call failed.
+// The calls into C (with hm_unmap, in mmap_direct_other.go, where unmaps
+// go through the shim). Each wrapper is one crossing into the shim; errno
+// is read only when the result says the call failed.
 
 const backend = "cgo"
 
@@ -43,6 +43,9 @@ var _ = [1]struct{}{}[(RDWR^C.HM_RDWR)|(COPY^C.HM_COPY)|(EXEC^C.HM_EXEC)|
 	(int(AdviceNormal)^C.HM_ADV_NORMAL)|(int(AdviceCollapse)^C.HM_ADV_COLLAPSE)|(int(adviceRemove)^C.HM_ADV_REMOVE)]
 
 func sysMap(req *mapReq) (unsafe.Pointer, error) {
+	if p, done, err := mapDirect(req); done {
+		return p, err
+	}
 	m := C.struct_hm_map{
 		fd:        C.int(req.fd),
 		prot:      C.int(req.prot),
@@ -54,7 +57,7 @@ func sysMap(req *mapReq) (unsafe.Pointer, error) {
 
 		populate_write:       cbool(populatesForWriting(req.prot, req.flags)),
 		populate_by_map_flag: cbool(req.populateByMapFlag),
-		at:                   req.at,
+		at:                   C.uintptr_t(uintptr(req.at)),
 	}
 	p, err := C.hm_map(&m)
 	req.size = uintptr(m.size) // on failure: what the failed step covered, or 0
@@ -80,11 +83,6 @@ func sysReserve(at unsafe.Pointer, size, align, phase uintptr) (unsafe.Pointer, 
 		return nil, err
 	}
 	return p, nil
-}
-
-func sysUnmap(addr unsafe.Pointer, length uintptr) error {
-	r, err := C.hm_unmap(addr, C.size_t(length))
-	return check(r, err)
 }
 
 func sysSync(addr unsafe.Pointer, length uintptr, async bool) error {

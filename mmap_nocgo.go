@@ -91,18 +91,6 @@ func undoMap(req *mapReq, addr unsafe.Pointer) {
 	sysUnmap(addr, req.size)
 }
 
-// nativeProt is this platform's PROT_* for prot (RDONLY, RDWR, COPY, EXEC).
-func nativeProt(prot int) int {
-	p := syscall.PROT_READ
-	if prot&(RDWR|COPY) != 0 {
-		p |= syscall.PROT_WRITE
-	}
-	if prot&EXEC != 0 {
-		p |= syscall.PROT_EXEC
-	}
-	return p
-}
-
 func sysSync(addr unsafe.Pointer, length uintptr, async bool) error {
 	flag := syscall.MS_SYNC
 	if async {

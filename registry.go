@@ -60,7 +60,7 @@ type node struct {
 	start, end uintptr // the caller's bytes, [start, end): r's, copied so a step reads one cache line
 	r          *region
 	next       []atomic.Pointer[node]  // next[l]: the following node at level l of idx
-	low        [1]atomic.Pointer[node] // next's storage when the node has one level, as three in four do
+	low        [2]atomic.Pointer[node] // next's storage when the node has at most two levels, as fifteen in sixteen do
 	prev       *node                   // the node before at level 0, nil for the first; writers only
 }
 
@@ -282,6 +282,21 @@ type skipList struct {
 	head   [maxHeight]atomic.Pointer[node] // the first node at each level
 	height atomic.Int32                    // levels in use; searches start at the top one
 	n      int                             // nodes; writers only
+	seed   uint64                          // random's state; writers only
+}
+
+// random returns 64 random bits for a tower's height: xorshift64*, a
+// tenth of the instructions of math/rand/v2's generator, ample for
+// balancing a skip list (an adversary cannot see which nodes got towers).
+// Writers only.
+func (ix *skipList) random() uint64 {
+	if ix.seed == 0 {
+		ix.seed = rand.Uint64() | 1
+	}
+	ix.seed ^= ix.seed >> 12
+	ix.seed ^= ix.seed << 25
+	ix.seed ^= ix.seed >> 27
+	return ix.seed * 0x2545f4914f6cdd1d
 }
 
 // find returns the node with the greatest start <= p, or nil.
@@ -349,11 +364,11 @@ func (ix *skipList) behind(x *node, preds *[maxHeight]*node) bool {
 func (ix *skipList) insert(x *node) {
 	// Level l with probability 4^-l: as short searches as halving gives,
 	// with shorter towers.
-	h := 1 + bits.TrailingZeros64(rand.Uint64()|1<<(2*maxHeight-2))/2
+	h := 1 + bits.TrailingZeros64(ix.random()|1<<(2*maxHeight-2))/2
 	var preds [maxHeight]*node
 	ix.before(x.start, &preds)
-	if h == 1 {
-		x.next = x.low[:]
+	if h <= len(x.low) {
+		x.next = x.low[:h]
 	} else {
 		x.next = make([]atomic.Pointer[node], h)
 	}
