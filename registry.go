@@ -49,9 +49,21 @@ var registry struct {
 }
 
 // liveSet is the two indexes. Its zero value is empty.
+//
+// A node joins idx lazily: add puts it in ends and in pending, and it
+// moves into idx only when a lookup that ends cannot answer (a cut or
+// empty slice) needs it. Most mappings are only ever found through ends,
+// so Map and Unmap skip idx's insert and remove: a third of what the
+// registry cost a map+unmap pair (callgrind). A lookup that misses while
+// nodes are pending, or while a settle ran, settles under the writers'
+// lock and looks again, so it still finds every mapping registered before
+// it began.
 type liveSet struct {
-	idx  skipList                 // ordered by start
-	ends atomic.Pointer[endTable] // by end; nil until the first node
+	idx     skipList                 // ordered by start: every node but the pending ones
+	ends    atomic.Pointer[endTable] // by end, every node; nil until the first
+	pending []*node                  // in ends, not yet in idx; writers only
+	waiting atomic.Int32             // len(pending), for readers
+	settles atomic.Uint64            // settles run so far, for readers
 }
 
 // node is one mapping. start, end and r never change once it is published;
@@ -62,6 +74,7 @@ type node struct {
 	next       []atomic.Pointer[node]  // next[l]: the following node at level l of idx
 	low        [2]atomic.Pointer[node] // next's storage when the node has at most two levels, as fifteen in sixteen do
 	prev       *node                   // the node before at level 0, nil for the first; writers only
+	pend       int                     // 1 + its index in pending, 0 when in idx; writers only
 }
 
 func addr(m MMap) uintptr { return uintptr(unsafe.Pointer(unsafe.SliceData(m))) }
@@ -129,11 +142,29 @@ func reregister(old MMap, nr *region) MMap {
 // belongs to the one that begins there.
 func lookup(m MMap) (*region, uintptr) {
 	p := addr(m)
-	x := registry.holding(p, uintptr(len(m)), uintptr(cap(m)))
+	x := holding(p, uintptr(len(m)), uintptr(cap(m)))
 	if x == nil {
 		return nil, 0
 	}
 	return x.r, x.r.lead + (p - x.start)
+}
+
+// holding is registry.holding, settling the pending nodes into idx first
+// when the answer may lie among them: some are pending, or a settle ran
+// during the search (and may have put the node into idx behind it).
+func holding(p, n, c uintptr) *node {
+	settles := registry.settles.Load()
+	if x := registry.holding(p, n, c); x != nil {
+		return x
+	}
+	if registry.waiting.Load() == 0 && registry.settles.Load() == settles {
+		return nil
+	}
+	registry.Lock()
+	registry.settle()
+	x := registry.holding(p, n, c)
+	registry.Unlock()
+	return x
 }
 
 // exact returns the mapping that m is exactly the view of, or nil.
@@ -148,8 +179,11 @@ func exact(m MMap) *region {
 func liveCount() int {
 	registry.Lock()
 	defer registry.Unlock()
-	return registry.idx.n
+	return registry.count()
 }
+
+// count is the number of nodes. Writers only.
+func (s *liveSet) count() int { return s.idx.n + len(s.pending) }
 
 // holding returns the node that holds the n bytes at p, of a slice with
 // capacity c, or nil.
@@ -179,9 +213,12 @@ func (s *liveSet) exactly(p, n uintptr) *node {
 	return nil
 }
 
-// add inserts x. Writers only.
+// add inserts x: into ends now, into idx when a lookup needs it. Writers
+// only.
 func (s *liveSet) add(x *node) {
-	s.idx.insert(x)
+	s.pending = append(s.pending, x)
+	x.pend = len(s.pending)
+	s.waiting.Store(int32(len(s.pending)))
 	if t := s.ends.Load(); t != nil && 2*(t.used+1) <= len(t.slots) {
 		t.put(x)
 		return
@@ -191,12 +228,38 @@ func (s *liveSet) add(x *node) {
 
 // remove deletes x, which is in s. Writers only.
 func (s *liveSet) remove(x *node) {
-	s.idx.remove(x)
+	if x.pend > 0 {
+		last := s.pending[len(s.pending)-1]
+		s.pending[x.pend-1], last.pend = last, x.pend
+		s.pending[len(s.pending)-1] = nil
+		s.pending = s.pending[:len(s.pending)-1]
+		x.pend = 0
+		s.waiting.Store(int32(len(s.pending)))
+	} else {
+		s.idx.remove(x)
+	}
 	t := s.ends.Load()
 	t.remove(x)
-	if len(t.slots) > minSlots && 8*s.idx.n < len(t.slots) {
+	if len(t.slots) > minSlots && 8*s.count() < len(t.slots) {
 		s.rebuild() // give back what a burst of mappings took
 	}
+}
+
+// settle moves the pending nodes into idx. The count of settles goes up
+// before waiting goes to zero, so a reader that sees no node waiting sees
+// the settle too. Writers only.
+func (s *liveSet) settle() {
+	if len(s.pending) == 0 {
+		return
+	}
+	for i, x := range s.pending {
+		x.pend = 0
+		s.idx.insert(x)
+		s.pending[i] = nil
+	}
+	s.pending = s.pending[:0]
+	s.settles.Add(1)
+	s.waiting.Store(0)
 }
 
 const minSlots = 16
@@ -205,9 +268,12 @@ const minSlots = 16
 // slots a node: room to grow or shrink by half before the next rebuild,
 // which is O(n), so amortized O(1) a change. Writers only.
 func (s *liveSet) rebuild() {
-	size := max(minSlots, 1<<bits.Len(uint(3*s.idx.n)))
+	size := max(minSlots, 1<<bits.Len(uint(3*s.count())))
 	t := &endTable{slots: make([]atomic.Pointer[node], size), shift: uint(64 - bits.TrailingZeros(uint(size)))}
 	for y := s.idx.head[0].Load(); y != nil; y = y.next[0].Load() {
+		t.put(y)
+	}
+	for _, y := range s.pending {
 		t.put(y)
 	}
 	s.ends.Store(t)

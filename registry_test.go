@@ -396,6 +396,10 @@ func TestRegistryTableSheds(t *testing.T) {
 // ends table on average and 32 at worst.
 func checkSet(t *testing.T, s *liveSet, want []*node, log2n int) {
 	t.Helper()
+	if s.count() != len(want) {
+		t.Fatalf("the set counts %d nodes; want %d", s.count(), len(want))
+	}
+	s.settle() // the skip list's own checks need every node in it
 	ix := &s.idx
 	if ix.n != len(want) {
 		t.Fatalf("skip list counts %d nodes; want %d", ix.n, len(want))
@@ -519,6 +523,41 @@ func probeLength(t *endTable, end uintptr) int {
 	for i, k := t.home(end), 1; ; i, k = (i+1)&mask, k+1 {
 		if x := t.slots[i].Load(); x == nil || x.end == end {
 			return k
+		}
+	}
+}
+
+// TestRegistryFindsPendingNodes: a mapping not yet in the skip list is
+// found through a cut slice right after it is registered, while another
+// goroutine's lookups settle pending nodes into the skip list at the same
+// moment; and once unregistered it is found no more. Run it with -race
+// too.
+func TestRegistryFindsPendingNodes(t *testing.T) {
+	const slots = 32
+	buf := make([]byte, slots*page)
+	var done atomic.Bool
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() { // cut-slice lookups anywhere in buf: each may settle
+		defer wg.Done()
+		for k := 0; !done.Load(); k++ {
+			lookup(buf[(k%slots)*page+1:][:1:1])
+		}
+	}()
+	defer func() { done.Store(true); wg.Wait() }()
+	deadline := time.Now().Add(200 * time.Millisecond)
+	for round := 0; round < 5000 && time.Now().Before(deadline); round++ {
+		i := round % slots
+		r := &region{base: unsafe.Pointer(&buf[i*page]), size: uintptr(page), len: page}
+		m := register(r)
+		if got, start := lookup(m[5:6:6]); got != r || start != 5 {
+			t.Fatalf("round %d: a cut slice of a mapping registered just before found %p at %d", round, got, start)
+		}
+		if _, err := unregister(m); err != nil {
+			t.Fatal(err)
+		}
+		if got, _ := lookup(m[5:6:6]); got != nil {
+			t.Fatalf("round %d: a cut slice of an unregistered mapping found one", round)
 		}
 	}
 }
