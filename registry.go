@@ -55,15 +55,17 @@ var registry struct {
 // empty slice) needs it. Most mappings are only ever found through ends,
 // so Map and Unmap skip idx's insert and remove: a third of what the
 // registry cost a map+unmap pair (callgrind). A lookup that misses while
-// nodes are pending, or while a settle ran, settles under the writers'
-// lock and looks again, so it still finds every mapping registered before
-// it began.
+// nodes may be pending, or while a settle ran, settles them under the
+// writers' lock and looks again, so it still finds every mapping
+// registered before it began. waiting says "maybe pending" and is cleared
+// only by a settle, so that a steady stream of Maps and Unmaps stores
+// nothing to it: an atomic store costs as much as a lock here.
 type liveSet struct {
 	idx     skipList                 // ordered by start: every node but the pending ones
 	ends    atomic.Pointer[endTable] // by end, every node; nil until the first
 	pending []*node                  // in ends, not yet in idx; writers only
-	waiting atomic.Int32             // len(pending), for readers
-	settles atomic.Uint64            // settles run so far, for readers
+	waiting atomic.Bool              // set while a node may be pending
+	settles atomic.Uint64            // settles run so far
 }
 
 // node is one mapping. start, end and r never change once it is published;
@@ -150,14 +152,14 @@ func lookup(m MMap) (*region, uintptr) {
 }
 
 // holding is registry.holding, settling the pending nodes into idx first
-// when the answer may lie among them: some are pending, or a settle ran
+// when the answer may lie among them: some may be pending, or a settle ran
 // during the search (and may have put the node into idx behind it).
 func holding(p, n, c uintptr) *node {
 	settles := registry.settles.Load()
 	if x := registry.holding(p, n, c); x != nil {
 		return x
 	}
-	if registry.waiting.Load() == 0 && registry.settles.Load() == settles {
+	if !registry.waiting.Load() && registry.settles.Load() == settles {
 		return nil
 	}
 	registry.Lock()
@@ -218,7 +220,9 @@ func (s *liveSet) exactly(p, n uintptr) *node {
 func (s *liveSet) add(x *node) {
 	s.pending = append(s.pending, x)
 	x.pend = len(s.pending)
-	s.waiting.Store(int32(len(s.pending)))
+	if !s.waiting.Load() {
+		s.waiting.Store(true)
+	}
 	if t := s.ends.Load(); t != nil && 2*(t.used+1) <= len(t.slots) {
 		t.put(x)
 		return
@@ -234,7 +238,6 @@ func (s *liveSet) remove(x *node) {
 		s.pending[len(s.pending)-1] = nil
 		s.pending = s.pending[:len(s.pending)-1]
 		x.pend = 0
-		s.waiting.Store(int32(len(s.pending)))
 	} else {
 		s.idx.remove(x)
 	}
@@ -246,10 +249,10 @@ func (s *liveSet) remove(x *node) {
 }
 
 // settle moves the pending nodes into idx. The count of settles goes up
-// before waiting goes to zero, so a reader that sees no node waiting sees
-// the settle too. Writers only.
+// before waiting is cleared, so a reader that sees waiting clear sees the
+// settle too. Writers only.
 func (s *liveSet) settle() {
-	if len(s.pending) == 0 {
+	if !s.waiting.Load() {
 		return
 	}
 	for i, x := range s.pending {
@@ -259,7 +262,7 @@ func (s *liveSet) settle() {
 	}
 	s.pending = s.pending[:0]
 	s.settles.Add(1)
-	s.waiting.Store(0)
+	s.waiting.Store(false)
 }
 
 const minSlots = 16
