@@ -4,7 +4,6 @@ package mmap
 
 import (
 	"os"
-	"syscall"
 	"unsafe"
 
 	"github.com/hugemap/mmap/internal/sysmmap"
@@ -25,16 +24,7 @@ func mapDirect(req *mapReq) (unsafe.Pointer, bool, error) {
 	if req.flags&(HUGE|HUGETLB|POPULATE|LOCK|LOCK_ONFAULT) != 0 || req.at != nil {
 		return nil, false, nil
 	}
-	flags, fd, offset := syscall.MAP_SHARED, req.fd, req.offset
-	if req.prot&COPY != 0 {
-		flags = syscall.MAP_PRIVATE
-	}
-	if req.flags&ANON != 0 {
-		flags, fd, offset = syscall.MAP_PRIVATE|syscall.MAP_ANONYMOUS, -1, 0
-	}
-	if req.flags&NORESERVE != 0 {
-		flags |= syscall.MAP_NORESERVE
-	}
+	flags, fd, offset := req.mapArgs()
 	p, err := sysmmap.Map(nil, req.length, nativeProt(req.prot), flags, fd, offset)
 	if err != nil {
 		req.failedStep = stepMmap

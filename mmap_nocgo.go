@@ -33,16 +33,7 @@ func sysMap(req *mapReq) (unsafe.Pointer, error) {
 		// backend reports it.
 		return nil, syscall.ENOMEM
 	}
-	f, fd, offset := syscall.MAP_SHARED, req.fd, req.offset
-	if req.prot&COPY != 0 {
-		f = syscall.MAP_PRIVATE
-	}
-	if req.flags&ANON != 0 {
-		f, fd, offset = syscall.MAP_PRIVATE|syscall.MAP_ANON, -1, 0
-	}
-	if req.flags&NORESERVE != 0 {
-		f |= syscall.MAP_NORESERVE
-	}
+	f, fd, offset := req.mapArgs()
 	req.size = req.length
 	req.info = Info{Kind: BasePages, PageSize: os.Getpagesize()}
 	if fd >= 0 && req.flags&(HUGE|HUGETLB) != 0 {
