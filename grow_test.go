@@ -6,12 +6,14 @@ import (
 	"fmt"
 	"math"
 	"os"
+	"reflect"
 	"runtime"
 	"strconv"
 	"sync"
 	"sync/atomic"
 	"syscall"
 	"testing"
+	"unsafe"
 )
 
 // Growth in place, on every platform with a backend. What the kernel sees
@@ -406,4 +408,87 @@ func maxCall(f *os.File, length, max, prot, flags int, off int64) func() error {
 		}
 		return err
 	}
+}
+
+// TestRegionCloneCopiesEveryField: Grow and Resize copy a region with
+// clone, which names each field so as to read unlocked atomically; a field
+// added to region and not to clone fails here.
+func TestRegionCloneCopiesEveryField(t *testing.T) {
+	var r region
+	v := reflect.ValueOf(&r).Elem()
+	for i := range v.NumField() {
+		fillNonZero(t, v.Type().Field(i).Name, settable(v.Field(i)))
+	}
+	c := r.clone()
+	cv := reflect.ValueOf(&c).Elem()
+	for i := range v.NumField() {
+		name := v.Type().Field(i).Name
+		if name == "slot" {
+			continue // the registry node of the region it was cloned from
+		}
+		if got, want := settable(cv.Field(i)).Interface(), settable(v.Field(i)).Interface(); !reflect.DeepEqual(got, want) {
+			t.Errorf("clone copied region.%s as %v; want %v", name, got, want)
+		}
+	}
+}
+
+// settable is v, an unexported field, made readable and settable.
+func settable(v reflect.Value) reflect.Value {
+	return reflect.NewAt(v.Type(), unsafe.Pointer(v.UnsafeAddr())).Elem()
+}
+
+// fillNonZero gives v, and every field of a struct v, a value that is not
+// the zero of its type.
+func fillNonZero(t *testing.T, name string, v reflect.Value) {
+	switch v.Kind() {
+	case reflect.Struct:
+		for i := range v.NumField() {
+			fillNonZero(t, name+"."+v.Type().Field(i).Name, settable(v.Field(i)))
+		}
+	case reflect.Bool:
+		v.SetBool(true)
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+		v.SetInt(7)
+	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr:
+		v.SetUint(7)
+	case reflect.Pointer:
+		v.Set(reflect.New(v.Type().Elem()))
+	case reflect.UnsafePointer:
+		v.SetPointer(unsafe.Pointer(new(byte)))
+	case reflect.Slice:
+		v.Set(reflect.MakeSlice(v.Type(), 1, 1))
+	case reflect.Map:
+		v.Set(reflect.MakeMap(v.Type()))
+	default:
+		t.Fatalf("region.%s: a %v; teach fillNonZero its kind", name, v.Kind())
+	}
+}
+
+// TestGrowRacesUnlock: an Unlock of a mapping may run while it grows
+// (only Unmap, Resize and another Grow may not); under -race a plain copy
+// of the region in Grow was a data race with Unlock's store.
+func TestGrowRacesUnlock(t *testing.T) {
+	const start, steps = 4096, 16
+	m := mapMaxOrSkip(t, nil, start, start*(steps+1), RDWR, ANON, 0)
+	defer func() { mustUnmap(t, &m) }()
+	head := m[:start]
+	var wg sync.WaitGroup
+	var stop atomic.Bool
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for !stop.Load() {
+			if err := head.Unlock(); err != nil {
+				t.Error(err)
+				return
+			}
+		}
+	}()
+	for i := 2; i <= steps+1; i++ {
+		if err := m.Grow(nil, i*start, false); err != nil {
+			t.Fatal(err)
+		}
+	}
+	stop.Store(true)
+	wg.Wait()
 }

@@ -85,7 +85,7 @@ func reserveError(file bool, errno error) error {
 // reservation, with r's prot and flags and the kind of pages r got.
 func osGrow(r *region, n int, fd uintptr) (*region, error) {
 	size := roundUp(r.lead+uintptr(n), r.pageSize())
-	nr := newRegion(*r)
+	nr := newRegion(r.clone())
 	nr.len = n
 	if size <= r.size {
 		return nr, nil
@@ -122,7 +122,7 @@ func osGrow(r *region, n int, fd uintptr) (*region, error) {
 // osShrink gives the pages past n bytes of r back to its reservation.
 func osShrink(r *region, n int) (*region, error) {
 	size := roundUp(r.lead+uintptr(n), r.pageSize())
-	nr := newRegion(*r)
+	nr := newRegion(r.clone())
 	nr.len = n
 	if size >= r.size {
 		return nr, nil

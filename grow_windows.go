@@ -114,7 +114,7 @@ func osGrow(r *region, n int, fd uintptr) (*region, error) {
 func growInto(r *region, h syscall.Handle, n, flags int) (*region, error) {
 	page := uintptr(os.Getpagesize())
 	size := roundUp(r.lead+uintptr(n), page)
-	nr := newRegion(*r)
+	nr := newRegion(r.clone())
 	nr.len = n
 	if size <= r.size {
 		return nr, nil
@@ -207,7 +207,7 @@ func finishPart(r *region, off, n uintptr, flags int) error {
 // stays mapped whole until Unmap.
 func osShrink(r *region, n int) (*region, error) {
 	end := r.lead + uintptr(n)
-	nr := newRegion(*r)
+	nr := newRegion(r.clone())
 	nr.len = n
 	keep := len(r.sys.views)
 	for keep > 1 && r.sys.views[keep-1] >= end {

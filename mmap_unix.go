@@ -162,7 +162,7 @@ func osRemap(r *region, n int) (*region, error) {
 		return nil, os.NewSyscallError("mremap", err)
 	}
 	releaseTail(r)
-	nr := newRegion(*r)
+	nr := newRegion(r.clone())
 	nr.base, nr.size, nr.len, nr.limit = base, size, n, 0
 	return nr, nil
 }

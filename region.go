@@ -35,6 +35,20 @@ type region struct {
 	slot *node
 }
 
+// clone is a copy of r for Grow or a Resize to change, with every field
+// but the registry slot. unlocked is read atomically: an Unlock of the
+// mapping may run at the same time, and a plain copy of the struct would
+// race with it. TestRegionCloneCopiesEveryField fails when a field is added
+// and not copied here.
+func (r *region) clone() region {
+	return region{
+		base: r.base, size: r.size, lead: r.lead, len: r.len,
+		prot: r.prot, flags: r.flags, offset: r.offset, info: r.info,
+		limit: r.limit, sys: r.sys,
+		unlocked: atomic.LoadUint32(&r.unlocked),
+	}
+}
+
 // newRegion returns a copy of v on the heap, allocated together with the
 // registry node that will record it.
 func newRegion(v region) *region {
