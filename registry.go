@@ -14,10 +14,12 @@ import (
 // a slice alone carries neither.
 //
 // Every ReadAt, WriteAt and range method looks its mapping up, from any
-// number of goroutines, while Map and Unmap are rare. So lookups take no
-// lock and write nothing shared: they read two indexes through atomic
-// loads, and writers serialize on a mutex and change them with atomic
-// stores. Each mapping is one node in both:
+// number of goroutines, while Map and Unmap are rare. So lookups that
+// find their mapping take no lock and write nothing shared: they read two
+// indexes through atomic loads, and writers serialize on a mutex and
+// change them with atomic stores. (A lookup that misses may take the mutex
+// once, to move mappings into idx: see liveSet.) Each mapping is one node
+// in both:
 //
 //   - ends, a hash table keyed by the address just past the mapping's last
 //     byte. Map hands out slices with cap == len and reslicing keeps the
