@@ -65,7 +65,8 @@ var registry struct {
 type liveSet struct {
 	idx     skipList                 // ordered by start: every node but the pending ones
 	ends    atomic.Pointer[endTable] // by end, every node; nil until the first
-	pending []*node                  // in ends, not yet in idx; writers only
+	pending *node                    // the nodes in ends but not yet in idx, a list through pendNext; writers only
+	npend   int                      // nodes pending; writers only
 	waiting atomic.Bool              // set while a node may be pending
 	settles atomic.Uint64            // settles run so far
 }
@@ -78,7 +79,11 @@ type node struct {
 	next       []atomic.Pointer[node]  // next[l]: the following node at level l of idx
 	low        [2]atomic.Pointer[node] // next's storage when the node has at most two levels, as fifteen in sixteen do
 	prev       *node                   // the node before at level 0, nil for the first; writers only
-	pend       int                     // 1 + its index in pending, 0 when in idx; writers only
+	// The list of pending nodes runs through them, so that a Map allocates
+	// nothing for it: a slice that grew with it would need new heap, which
+	// a process at vm.max_map_count cannot map (TestMaxMapCountExhaustion).
+	pend               bool  // in the pending list, not in idx; writers only
+	pendPrev, pendNext *node // the pending list's links; writers only
 }
 
 func addr(m MMap) uintptr { return uintptr(unsafe.Pointer(unsafe.SliceData(m))) }
@@ -187,7 +192,7 @@ func liveCount() int {
 }
 
 // count is the number of nodes. Writers only.
-func (s *liveSet) count() int { return s.idx.n + len(s.pending) }
+func (s *liveSet) count() int { return s.idx.n + s.npend }
 
 // holding returns the node that holds the n bytes at p, of a slice with
 // capacity c, or nil.
@@ -220,8 +225,12 @@ func (s *liveSet) exactly(p, n uintptr) *node {
 // add inserts x: into ends now, into idx when a lookup needs it. Writers
 // only.
 func (s *liveSet) add(x *node) {
-	s.pending = append(s.pending, x)
-	x.pend = len(s.pending)
+	x.pend, x.pendPrev, x.pendNext = true, nil, s.pending
+	if s.pending != nil {
+		s.pending.pendPrev = x
+	}
+	s.pending = x
+	s.npend++
 	if !s.waiting.Load() {
 		s.waiting.Store(true)
 	}
@@ -234,12 +243,17 @@ func (s *liveSet) add(x *node) {
 
 // remove deletes x, which is in s. Writers only.
 func (s *liveSet) remove(x *node) {
-	if x.pend > 0 {
-		last := s.pending[len(s.pending)-1]
-		s.pending[x.pend-1], last.pend = last, x.pend
-		s.pending[len(s.pending)-1] = nil
-		s.pending = s.pending[:len(s.pending)-1]
-		x.pend = 0
+	if x.pend {
+		if x.pendPrev != nil {
+			x.pendPrev.pendNext = x.pendNext
+		} else {
+			s.pending = x.pendNext
+		}
+		if x.pendNext != nil {
+			x.pendNext.pendPrev = x.pendPrev
+		}
+		x.pend, x.pendPrev, x.pendNext = false, nil, nil
+		s.npend--
 	} else {
 		s.idx.remove(x)
 	}
@@ -257,12 +271,13 @@ func (s *liveSet) settle() {
 	if !s.waiting.Load() {
 		return
 	}
-	for i, x := range s.pending {
-		x.pend = 0
+	for x := s.pending; x != nil; {
+		next := x.pendNext
+		x.pend, x.pendPrev, x.pendNext = false, nil, nil
 		s.idx.insert(x)
-		s.pending[i] = nil
+		x = next
 	}
-	s.pending = s.pending[:0]
+	s.pending, s.npend = nil, 0
 	s.settles.Add(1)
 	s.waiting.Store(false)
 }
@@ -278,7 +293,7 @@ func (s *liveSet) rebuild() {
 	for y := s.idx.head[0].Load(); y != nil; y = y.next[0].Load() {
 		t.put(y)
 	}
-	for _, y := range s.pending {
+	for y := s.pending; y != nil; y = y.pendNext {
 		t.put(y)
 	}
 	s.ends.Store(t)
