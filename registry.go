@@ -284,7 +284,7 @@ func (s *liveSet) settle() {
 
 const minSlots = 16
 
-// rebuild publishes a new ends table of idx's nodes, with three to six
+// rebuild publishes a new ends table of every node, with three to six
 // slots a node: room to grow or shrink by half before the next rebuild,
 // which is O(n), so amortized O(1) a change. Writers only.
 func (s *liveSet) rebuild() {
