@@ -44,16 +44,10 @@ import (
 // syscall cannot map at a fixed address, and where there is no backend:
 // errors.ErrUnsupported.
 func MapRegionMax(f *os.File, length, max int, prot, flags int, offset int64) (MMap, error) {
-	if err := checkProtFlags(prot, flags); err != nil {
-		return nil, err
-	}
-	if err := checkOffset(offset, flags); err != nil {
+	if err := checkMap(f, length, prot, flags, offset); err != nil {
 		return nil, err
 	}
 	if flags&ANON != 0 {
-		if length <= 0 {
-			return nil, fmt.Errorf("%w: anonymous mapping requires a length > 0, got %d", ErrInvalidLength, length)
-		}
 		if err := checkMax(0, length, max); err != nil {
 			return nil, err
 		}
@@ -62,9 +56,6 @@ func MapRegionMax(f *os.File, length, max int, prot, flags int, offset int64) (M
 			return nil, err
 		}
 		return register(r), nil
-	}
-	if f == nil {
-		return nil, fmt.Errorf("%w: file mapping needs a file (pass ANON to map memory)", ErrNoFile)
 	}
 	var m MMap
 	err := withFile(f, "mmap", func(fd uintptr) error {

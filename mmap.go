@@ -217,24 +217,15 @@ func Map(f *os.File, prot, flags int) (MMap, error) {
 // reports a file opened read-only and mapped RDWR. Argument errors wrap one of
 // the Err variables of this package.
 func MapRegion(f *os.File, length int, prot, flags int, offset int64) (MMap, error) {
-	if err := checkProtFlags(prot, flags); err != nil {
-		return nil, err
-	}
-	if err := checkOffset(offset, flags); err != nil {
+	if err := checkMap(f, length, prot, flags, offset); err != nil {
 		return nil, err
 	}
 	if flags&ANON != 0 {
-		if length <= 0 {
-			return nil, fmt.Errorf("%w: anonymous mapping requires a length > 0, got %d", ErrInvalidLength, length)
-		}
 		r, err := mapAnon(length, prot, flags)
 		if err != nil {
 			return nil, err
 		}
 		return register(r), nil
-	}
-	if f == nil {
-		return nil, fmt.Errorf("%w: file mapping needs a file (pass ANON to map memory)", ErrNoFile)
 	}
 	var m MMap
 	err := withFile(f, "mmap", func(fd uintptr) (err error) {
@@ -317,6 +308,25 @@ func mapAt(f *os.File, fd uintptr, offset int64, length, prot, flags int) (*regi
 	r.len = length
 	r.flags, r.offset = flags, offset
 	return r, nil
+}
+
+// checkMap checks what MapRegion and MapRegionMax take alike: prot and
+// flags, the offset, a length for an anonymous map and a file for any
+// other.
+func checkMap(f *os.File, length, prot, flags int, offset int64) error {
+	if err := checkProtFlags(prot, flags); err != nil {
+		return err
+	}
+	if err := checkOffset(offset, flags); err != nil {
+		return err
+	}
+	if flags&ANON != 0 && length <= 0 {
+		return fmt.Errorf("%w: anonymous mapping requires a length > 0, got %d", ErrInvalidLength, length)
+	}
+	if flags&ANON == 0 && f == nil {
+		return fmt.Errorf("%w: file mapping needs a file (pass ANON to map memory)", ErrNoFile)
+	}
+	return nil
 }
 
 func checkOffset(offset int64, flags int) error {
