@@ -189,6 +189,24 @@ func BenchmarkMapUnmapFile(b *testing.B) {
 			check(b, unix.Munmap(m))
 		}
 	})
+	// x/sys/unix.Mmap with the descriptor held as hugemap holds it, against
+	// a concurrent Close: what that safety costs, apart from the rest.
+	b.Run("impl=xsys-held", func(b *testing.B) {
+		rc, err := open(b, small, os.O_RDONLY).SyscallConn()
+		check(b, err)
+		var pairErr error
+		pair := func(fd uintptr) {
+			m, err := unix.Mmap(int(fd), 0, page, unix.PROT_READ, unix.MAP_SHARED)
+			if err == nil {
+				err = unix.Munmap(m)
+			}
+			pairErr = err
+		}
+		for b.Loop() {
+			check(b, rc.Control(pair))
+			check(b, pairErr)
+		}
+	})
 	b.Run("impl=c", func(b *testing.B) { floor(b, "mapunmap-file", small) })
 }
 

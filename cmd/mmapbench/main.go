@@ -7,7 +7,8 @@
 //	go run ./cmd/mmapbench -size 4GiB       # larger file and arenas
 //	go run ./cmd/mmapbench -json > out.json # the same results as JSON
 //
-// Rows: map+unmap of 4 KiB (file and anonymous) against syscall.Mmap and a C
+// Rows: map+unmap of 4 KiB (file and anonymous) against syscall.Mmap (for
+// a file also with its descriptor held as MapRegion holds it) and a C
 // loop; the first full read of a page-cached file through read(2), a map and
 // a populated map, with the file cached in small folios and in large ones
 // (how much of each map the kernel mapped with PMD entries in brackets);
@@ -17,7 +18,11 @@
 // arena with base pages and hugepages; flushing one dirty page of a large
 // mapping; and the residency query of a large mapping against C mincore and
 // fincore(1). Each cell is the best of several rounds, the baseline and
-// this package interleaved in the same run.
+// this package interleaved in the same run. Under the table, each missed
+// target gets a line saying why, from what this run measured: for
+// map+unmap, what the descriptor hold and the registry cost and how far
+// the ratio moved from round to round; for a full scan, the C floor's own
+// ratio to read(2).
 //
 // The C baselines come from floor.c, embedded in this program and built
 // with cc at run time; without a C compiler those cells say "n/a (no cc)".

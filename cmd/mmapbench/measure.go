@@ -22,7 +22,9 @@ import (
 
 // mapUnmap: map and unmap one page, the same page of the same descriptor
 // (or anonymous memory when f is nil), through syscall.Mmap, the C floor
-// and this package.
+// and this package; for a file also through syscall.Mmap with the
+// descriptor held as MapRegion holds it, which tells the price of that
+// safety from the rest.
 func (b *bench) mapUnmap(what string, f *os.File) error {
 	// Many short rounds: a syscall pair costs microseconds, and on a shared
 	// VM the best of many short rounds is the steadiest figure.
@@ -35,16 +37,35 @@ func (b *bench) mapUnmap(what string, f *os.File) error {
 		test, args = "mapunmap-file", []string{f.Name()}
 	}
 	page := b.page
-	best, err := interleave(6*b.rounds,
-		func() (float64, error) {
+	sysPair := func() error {
+		m, err := syscall.Mmap(fd, 0, page, sysProt, sysFlags)
+		if err != nil {
+			return err
+		}
+		return syscall.Munmap(m)
+	}
+	var held variant
+	if f != nil {
+		rc, err := f.SyscallConn()
+		if err != nil {
+			return err
+		}
+		// One closure for every call, made here: a new one per call would
+		// be an allocation that MapRegion does not make.
+		var pairErr error
+		pair := func(uintptr) { pairErr = sysPair() }
+		held = func() (float64, error) {
 			return perOp(ops, func() error {
-				m, err := syscall.Mmap(fd, 0, page, sysProt, sysFlags)
-				if err != nil {
+				if err := rc.Control(pair); err != nil {
 					return err
 				}
-				return syscall.Munmap(m)
+				return pairErr
 			})
-		},
+		}
+	}
+	const sys, c, ours, sysHeld = 0, 1, 2, 3
+	t, err := interleaveRounds(6*b.rounds,
+		func() (float64, error) { return perOp(ops, sysPair) },
 		b.cVariant(test, ops, args...),
 		func() (float64, error) {
 			return perOp(ops, func() error {
@@ -54,14 +75,30 @@ func (b *bench) mapUnmap(what string, f *os.File) error {
 				}
 				return m.Unmap()
 			})
-		})
+		},
+		held)
 	if err != nil {
 		return err
 	}
-	ours := cell{Name: "MapRegion+Unmap", NS: best[2]}
-	b.add(
-		newRow("map+unmap, "+what, "map", cell{Name: "syscall.Mmap+Munmap", NS: best[0]}, ours, 1.10),
-		newRow("map+unmap, "+what, "map", b.cCell("C mmap+munmap loop", best[1]), ours, 1.10))
+	what = "map+unmap, " + what
+	oursCell := cell{Name: "MapRegion+Unmap", NS: t.best(ours)}
+	main := newRow(what, "map", cell{Name: "syscall.Mmap+Munmap", NS: t.best(sys)}, oursCell, 1.10)
+	r := t.ratios(ours, sys)
+	spread := fmt.Sprintf("round by round, ours/base ran %.2fx to %.2fx (quartiles), median %.2fx, in this run",
+		quantile(r, 0.25), quantile(r, 0.75), quantile(r, 0.5))
+	if f == nil {
+		main.missedBecause("syscall.Mmap keeps no record of its mapping; MapRegion registers it, so that Unmap can refuse a derived slice or a second unmap, and that costs %s a pair here; %s",
+			nsString(t.best(ours)-t.best(sys)), spread)
+		b.add(main)
+	} else {
+		heldCell := cell{Name: "syscall.Mmap+Munmap, descriptor held", NS: t.best(sysHeld)}
+		main.missedBecause("syscall.Mmap takes a bare descriptor number; MapRegion holds f's descriptor for the call, so that a concurrent Close cannot hand the number to another file (syscall.Mmap so held took %s, +%s), and registers the mapping, so that Unmap can refuse a derived slice (the other %s); %s",
+			nsString(t.best(sysHeld)), nsString(t.best(sysHeld)-t.best(sys)), nsString(t.best(ours)-t.best(sysHeld)), spread)
+		b.add(main, newRow(what, "map", heldCell, oursCell, 0))
+	}
+	// The C loop is the floor a Go program cannot reach: Go's own system
+	// call path (syscall.Mmap) costs more than it, so it has no target.
+	b.add(newRow(what, "map", b.cCell("C mmap+munmap loop", t.best(c)), oursCell, 0))
 	return nil
 }
 

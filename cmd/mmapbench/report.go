@@ -38,10 +38,19 @@ type cell struct {
 	Got  string  `json:"got,omitempty"` // what the mapping got, where it matters
 }
 
-// target is a ratio the project aims for, and whether this run met it.
+// target is a ratio the project aims for, whether this run met it, and,
+// where it did not, what this run measured that explains why.
 type target struct {
 	MaxRatio float64 `json:"max_ratio"`
 	Met      bool    `json:"met"`
+	Why      string  `json:"why_missed,omitempty"`
+}
+
+// missedBecause records why r's target was missed, when it was.
+func (r *row) missedBecause(format string, args ...any) {
+	if r.Target != nil && !r.Target.Met && r.Ratio > 0 {
+		r.Target.Why = fmt.Sprintf(format, args...)
+	}
 }
 
 // newRow fills in the ratio and checks the target (0 for none).
@@ -103,6 +112,11 @@ func (res *results) writeTable(w io.Writer) error {
 		return err
 	}
 	fmt.Fprintln(&b, "\nours/base is this package's time over the baseline's: below 1 is faster.")
+	for _, r := range res.Rows {
+		if r.Target != nil && r.Target.Why != "" {
+			fmt.Fprintf(&b, "missed: %s, against %s (%.2fx, target <= %.2fx): %s\n", r.What, r.Base.Name, r.Ratio, r.Target.MaxRatio, r.Target.Why)
+		}
+	}
 	for _, n := range res.Notes {
 		fmt.Fprintln(&b, "note: "+n)
 	}

@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"time"
 )
 
@@ -95,7 +96,24 @@ type variant func() (float64, error)
 // one's best round: the least disturbed one on a shared machine, with slow
 // drift (other tenants, THP state, the CPU clock) spread over all of them.
 func interleave(rounds int, vs ...variant) ([]float64, error) {
+	t, err := interleaveRounds(rounds, vs...)
+	if err != nil {
+		return nil, err
+	}
 	best := make([]float64, len(vs))
+	for i := range vs {
+		best[i] = t.best(i)
+	}
+	return best, nil
+}
+
+// timings is every round of each variant: timings[i][k] is variant i's
+// nanoseconds per operation in round k (none for a nil variant).
+type timings [][]float64
+
+// interleaveRounds is interleave keeping every round.
+func interleaveRounds(rounds int, vs ...variant) (timings, error) {
+	t := make(timings, len(vs))
 	for range rounds {
 		for i, v := range vs {
 			if v == nil {
@@ -105,12 +123,37 @@ func interleave(rounds int, vs ...variant) ([]float64, error) {
 			if err != nil {
 				return nil, err
 			}
-			if best[i] == 0 || ns < best[i] {
-				best[i] = ns
-			}
+			t[i] = append(t[i], ns)
 		}
 	}
-	return best, nil
+	return t, nil
+}
+
+func (t timings) best(i int) float64 {
+	if len(t[i]) == 0 {
+		return 0
+	}
+	return slices.Min(t[i])
+}
+
+// ratios is variant num's time over variant den's, round by round, sorted:
+// the two ran back to back, so each ratio saw the same state of the
+// machine, and their spread is how far this machine moves a ratio.
+func (t timings) ratios(num, den int) []float64 {
+	r := make([]float64, min(len(t[num]), len(t[den])))
+	for k := range r {
+		r[k] = t[num][k] / t[den][k]
+	}
+	slices.Sort(r)
+	return r
+}
+
+// quantile is the q-quantile (0 to 1) of sorted values, nearest rank.
+func quantile(sorted []float64, q float64) float64 {
+	if len(sorted) == 0 {
+		return 0
+	}
+	return sorted[int(q*float64(len(sorted)-1)+0.5)]
 }
 
 // perOp times ops calls of f and returns the nanoseconds per call.
