@@ -97,7 +97,7 @@ func checkMax(offset int64, length, max int) error {
 func mapMax(f *os.File, fd uintptr, offset int64, length, max, prot, flags int) (*region, error) {
 	// As in mapAt: the OS maps from a page boundary, lead bytes below the
 	// caller's first byte.
-	lead := offset % int64(os.Getpagesize())
+	lead := pageOffset(offset)
 	if max > math.MaxInt-int(lead) {
 		return nil, fmt.Errorf("%w: max %d from the page below offset %d does not fit in an int", ErrInvalidLength, max, offset)
 	}
