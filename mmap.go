@@ -444,16 +444,17 @@ func (m *MMap) Unmap() error {
 		*m = nil
 		return nil
 	}
-	r, err := unregister(*m)
+	x, err := unregisterNode(*m)
 	if err != nil {
 		return err
 	}
-	if err := osUnmap(r); err != nil {
+	if err := osUnmap(x.r); err != nil {
 		// Still mapped, so nobody else can have been given its address.
-		register(r)
+		register(x.r)
 		return err
 	}
 	*m = nil
+	recycle(x)
 	return nil
 }
 

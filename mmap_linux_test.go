@@ -374,10 +374,10 @@ func TestWholeFileLengthMustFitInt(t *testing.T) {
 	}
 }
 
-// Map+Unmap allocates once: the region and its registry node together,
-// and the cgo backend's request on the stack (#cgo noescape). Sanitizers
-// and the race detector allocate for their own bookkeeping.
-func TestMapUnmapAllocatesOnce(t *testing.T) {
+// TestMapUnmapAllocatesNothingOnceWarm: a Map allocates its region and
+// registry node together, once, and Unmap gives them back for the next Map
+// (recycle), so a steady stream of map+unmap allocates nothing.
+func TestMapUnmapAllocatesNothingOnceWarm(t *testing.T) {
 	if sanitizer {
 		t.Skip("a sanitizer's or the race detector's runtime allocates on its own")
 	}
@@ -396,8 +396,9 @@ func TestMapUnmapAllocatesOnce(t *testing.T) {
 				t.Fatal(err)
 			}
 		})
-		if allocs > 1 {
-			t.Errorf("Map+Unmap of a 4 KiB %s mapping: %v allocations, want at most 1", c.name, allocs)
+		// A collection may empty the pool once or twice in a run.
+		if allocs > 0.05 {
+			t.Errorf("Map+Unmap of a 4 KiB %s mapping: %v allocations a pair, want none once warm", c.name, allocs)
 		}
 	}
 }

@@ -43,8 +43,10 @@ import (
 // links, so a reader standing on it walks on, into nodes that were linked
 // at some moment after the search began, and keys only grow along links;
 // table slots go from empty to a node to a tombstone to a node, and a
-// replaced table is never written again. Nodes are never reused; the
-// collector frees them once no reader holds one.
+// replaced table is never written again. A node that has been in idx is
+// never reused, and the collector frees it once no reader holds one; a
+// node that never joined idx goes back with its region to the next Map
+// (recycle), so that a steady stream of Maps and Unmaps allocates nothing.
 var registry struct {
 	sync.Mutex // writers: register and unregister
 	liveSet    // readers: lookup and exact, with no lock
@@ -71,19 +73,41 @@ type liveSet struct {
 	settles atomic.Uint64            // settles run so far
 }
 
-// node is one mapping. start, end and r never change once it is published;
-// its links change under the writers' lock.
+// node is one mapping. Its bounds and r do not change while it is
+// registered; its links change under the writers' lock. A node may be
+// reused for a later mapping (see recycle), so its bounds are atomic: a
+// lookup that read the node out of the table just before it was removed
+// may still load them while a Map rewrites them.
 type node struct {
-	start, end uintptr // the caller's bytes, [start, end): r's, copied so a step reads one cache line
-	r          *region
-	next       []atomic.Pointer[node]  // next[l]: the following node at level l of idx
-	low        [2]atomic.Pointer[node] // next's storage when the node has at most two levels, as fifteen in sixteen do
-	prev       *node                   // the node before at level 0, nil for the first; writers only
+	lo, hi atomic.Uintptr // the caller's bytes, [lo, hi): r's, copied so a step reads one cache line
+	r      *region
+	next   []atomic.Pointer[node]  // next[l]: the following node at level l of idx
+	low    [2]atomic.Pointer[node] // next's storage when the node has at most two levels, as fifteen in sixteen do
+	prev   *node                   // the node before at level 0, nil for the first; writers only
 	// The list of pending nodes runs through them, so that a Map allocates
 	// nothing for it: a slice that grew with it would need new heap, which
 	// a process at vm.max_map_count cannot map (TestMaxMapCountExhaustion).
-	pend               bool  // in the pending list, not in idx; writers only
+	pend bool // in the pending list, not in idx; writers only
+	// indexed is set when the node joins idx. A lookup walking idx may
+	// stand on a removed node and walk on from it, so a node that has been
+	// in idx is never reused. Writers only.
+	indexed            bool
 	pendPrev, pendNext *node // the pending list's links; writers only
+}
+
+// start and end bound the caller's bytes, [start, end).
+func (x *node) start() uintptr { return x.lo.Load() }
+func (x *node) end() uintptr   { return x.hi.Load() }
+
+// bound sets x's bounds, storing only what changed: a node reused for a
+// mapping at the same address, as map+unmap loops get, costs no store.
+func (x *node) bound(start, end uintptr) {
+	if x.lo.Load() != start {
+		x.lo.Store(start)
+	}
+	if x.hi.Load() != end {
+		x.hi.Store(end)
+	}
 }
 
 func addr(m MMap) uintptr { return uintptr(unsafe.Pointer(unsafe.SliceData(m))) }
@@ -91,8 +115,8 @@ func addr(m MMap) uintptr { return uintptr(unsafe.Pointer(unsafe.SliceData(m))) 
 // register records r and returns the caller's view of it.
 func register(r *region) MMap {
 	m := r.data()
-	// Nodes are never reused (lookups may still stand on a removed one), so
-	// a region registered again after a failed Unmap or Resize gets a new one.
+	// A region registered again after a failed Unmap or Resize gets a new
+	// node: lookups may still stand on its old one.
 	x := r.node()
 	registry.Lock()
 	registry.add(x)
@@ -108,12 +132,25 @@ func (r *region) node() *node {
 		x = new(node)
 	}
 	r.slot = nil
-	x.start, x.end, x.r = r.start(), r.start()+uintptr(r.len), r
+	if x.r != r { // a reused node already has its region: a store would race with lookups reading it
+		x.r = r
+	}
+	x.bound(r.start(), r.start()+uintptr(r.len))
 	return x
 }
 
 // unregister removes the mapping that m is exactly the view of.
 func unregister(m MMap) (*region, error) {
+	x, err := unregisterNode(m)
+	if err != nil {
+		return nil, err
+	}
+	return x.r, nil
+}
+
+// unregisterNode is unregister, returning the node that recorded the
+// mapping, for recycle.
+func unregisterNode(m MMap) (*node, error) {
 	registry.Lock()
 	x := registry.exactly(addr(m), uintptr(len(m)))
 	if x != nil {
@@ -123,7 +160,25 @@ func unregister(m MMap) (*region, error) {
 	if x == nil {
 		return nil, fmt.Errorf("%w: Unmap needs the slice that Map returned; %d bytes at %#x are a derived slice or already unmapped", ErrNotMapped, len(m), addr(m))
 	}
-	return x.r, nil
+	return x, nil
+}
+
+// recycle gives x, removed from the registry and its mapping unmapped,
+// back to newRegion with its region, when it is the node allocated with
+// that region and never joined idx. Then the only lookups that may still
+// hold it read it out of the ends table just before it was removed, and
+// they read its bounds (atomic) and nothing else unless the bounds are
+// those of the slice they look for. Such a slice is a live mapping's, so
+// the bounds a lookup matches are never a reused node's before the
+// mapping it now records was made, nor a past mapping's: a past mapping
+// at the same address was removed before the slice's was registered, and
+// before the lookup took the table it searches. What a lookup does with
+// the node is unchanged by reuse, then, except for a slice of a mapping
+// that is being unmapped during the lookup, which the package forbids.
+func recycle(x *node) {
+	if p := x.r.pair; p != nil && &p.x == x && !x.indexed {
+		pairs.Put(p)
+	}
 }
 
 // reregister swaps the registration of the mapping that old is exactly
@@ -155,7 +210,7 @@ func lookup(m MMap) (*region, uintptr) {
 	if x == nil {
 		return nil, 0
 	}
-	return x.r, x.r.lead + (p - x.start)
+	return x.r, x.r.lead + (p - x.start())
 }
 
 // holding is registry.holding, settling the pending nodes into idx first
@@ -202,11 +257,11 @@ func (s *liveSet) holding(p, n, c uintptr) *node {
 		// keeps out memory that merely ends where a mapping does. Empty
 		// slices go to idx, which knows which of two adjacent mappings
 		// they belong to.
-		if x := t.find(p + c); x != nil && p >= x.start {
+		if x := t.find(p + c); x != nil && p >= x.start() {
 			return x
 		}
 	}
-	if x := s.idx.find(p); x != nil && p <= x.end && n <= x.end-p {
+	if x := s.idx.find(p); x != nil && p <= x.end() && n <= x.end()-p {
 		return x
 	}
 	return nil
@@ -215,7 +270,7 @@ func (s *liveSet) holding(p, n, c uintptr) *node {
 // exactly returns the node that starts at p and holds n bytes, or nil.
 func (s *liveSet) exactly(p, n uintptr) *node {
 	if t := s.ends.Load(); t != nil && n > 0 {
-		if x := t.find(p + n); x != nil && x.start == p {
+		if x := t.find(p + n); x != nil && x.start() == p {
 			return x
 		}
 	}
@@ -312,7 +367,14 @@ type endTable struct {
 
 // tombstone marks a removed node's slot, so that probes go past it. No
 // slice ends at the last address, so no search matches it.
-var tombstone = &node{end: ^uintptr(0)}
+var tombstone = newNode(0, ^uintptr(0), nil)
+
+// newNode is a node for [start, end) of r.
+func newNode(start, end uintptr, r *region) *node {
+	x := &node{r: r}
+	x.bound(start, end)
+	return x
+}
 
 func (t *endTable) home(end uintptr) uintptr {
 	return uintptr(uint64(end) * 0x9e3779b97f4a7c15 >> t.shift) // Fibonacci hashing: the high bits mix every bit of end
@@ -322,7 +384,7 @@ func (t *endTable) home(end uintptr) uintptr {
 func (t *endTable) find(end uintptr) *node {
 	mask := uintptr(len(t.slots) - 1)
 	for i := t.home(end); ; i = (i + 1) & mask {
-		if x := t.slots[i].Load(); x == nil || x.end == end {
+		if x := t.slots[i].Load(); x == nil || x.end() == end {
 			return x
 		}
 	}
@@ -331,7 +393,7 @@ func (t *endTable) find(end uintptr) *node {
 // put stores x in the first empty or tombstone slot of its probe sequence.
 func (t *endTable) put(x *node) {
 	mask := uintptr(len(t.slots) - 1)
-	for i := t.home(x.end); ; i = (i + 1) & mask {
+	for i := t.home(x.end()); ; i = (i + 1) & mask {
 		switch t.slots[i].Load() {
 		case nil:
 			t.used++
@@ -346,7 +408,7 @@ func (t *endTable) put(x *node) {
 // remove turns x's slot into a tombstone. Writers only.
 func (t *endTable) remove(x *node) {
 	mask := uintptr(len(t.slots) - 1)
-	for i := t.home(x.end); ; i = (i + 1) & mask {
+	for i := t.home(x.end()); ; i = (i + 1) & mask {
 		switch t.slots[i].Load() {
 		case x:
 			t.slots[i].Store(tombstone)
@@ -392,7 +454,7 @@ func (ix *skipList) find(p uintptr) *node {
 	for l := int(ix.height.Load()) - 1; l >= 0; l-- {
 		for {
 			y := links[l].Load()
-			if y == nil || y.start > p {
+			if y == nil || y.start() > p {
 				break
 			}
 			x, links = y, y.next
@@ -417,7 +479,7 @@ func (ix *skipList) before(p uintptr, preds *[maxHeight]*node) {
 	for l := int(ix.height.Load()) - 1; l >= 0; l-- {
 		for {
 			y := ix.link(x, l).Load()
-			if y == nil || y.start >= p {
+			if y == nil || y.start() >= p {
 				break
 			}
 			x = y
@@ -452,7 +514,7 @@ func (ix *skipList) insert(x *node) {
 	// with shorter towers.
 	h := 1 + bits.TrailingZeros64(ix.random()|1<<(2*maxHeight-2))/2
 	var preds [maxHeight]*node
-	ix.before(x.start, &preds)
+	ix.before(x.start(), &preds)
 	if h <= len(x.low) {
 		x.next = x.low[:h]
 	} else {
@@ -467,6 +529,7 @@ func (ix *skipList) insert(x *node) {
 		link.Store(x)
 	}
 	x.prev = preds[0]
+	x.indexed = true
 	if y := x.next[0].Load(); y != nil {
 		y.prev = x
 	}
@@ -480,7 +543,7 @@ func (ix *skipList) insert(x *node) {
 func (ix *skipList) remove(x *node) {
 	var preds [maxHeight]*node
 	if !ix.behind(x, &preds) {
-		ix.before(x.start, &preds)
+		ix.before(x.start(), &preds)
 	}
 	// x keeps its own links: a reader standing on it walks on.
 	for l := len(x.next) - 1; l >= 0; l-- {

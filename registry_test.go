@@ -302,7 +302,7 @@ func TestRegistryIndexIsLogarithmic(t *testing.T) {
 				at := uintptr(1) << 30
 				for i := range nodes {
 					at += layout.gap(i)
-					nodes[i] = &node{start: at, end: at + uintptr(page), r: r}
+					nodes[i] = newNode(at, at+uintptr(page), r)
 					at += uintptr(page)
 				}
 				var s liveSet
@@ -326,7 +326,7 @@ func TestRegistryIndexIsLogarithmic(t *testing.T) {
 				}
 				checkSet(t, &s, kept, log2n)
 				for _, x := range kept {
-					if s.exactly(x.start, uintptr(page)) != x {
+					if s.exactly(x.start(), uintptr(page)) != x {
 						t.Fatal("exactly lost a node")
 					}
 					s.remove(x)
@@ -335,7 +335,7 @@ func TestRegistryIndexIsLogarithmic(t *testing.T) {
 					t.Fatalf("emptied skip list: %d nodes, height %d", s.idx.n, s.idx.height.Load())
 				}
 				for _, x := range nodes {
-					if s.holding(x.start, 1, 1) != nil || s.exactly(x.start, uintptr(page)) != nil {
+					if s.holding(x.start(), 1, 1) != nil || s.exactly(x.start(), uintptr(page)) != nil {
 						t.Fatal("an emptied set still holds a node")
 					}
 				}
@@ -359,7 +359,7 @@ func TestRegistryTableSheds(t *testing.T) {
 			s.remove(nodes[i])
 		}
 		at := uintptr(k+1) * uintptr(page)
-		nodes[i] = &node{start: at, end: at + 1, r: r}
+		nodes[i] = newNode(at, at+1, r)
 		s.add(nodes[i])
 		tab := s.ends.Load()
 		if 2*tab.used > len(tab.slots) {
@@ -371,7 +371,7 @@ func TestRegistryTableSheds(t *testing.T) {
 		t.Errorf("%d live mappings grew the ends table to %d slots", live, maxSlots)
 	}
 	for _, x := range nodes {
-		if s.holding(x.start, 1, 1) != x {
+		if s.holding(x.start(), 1, 1) != x {
 			t.Fatal("a live node was lost")
 		}
 	}
@@ -382,7 +382,7 @@ func TestRegistryTableSheds(t *testing.T) {
 	if n := len(s.ends.Load().slots); n > minSlots {
 		t.Errorf("one live mapping left a table of %d slots", n)
 	}
-	if s.holding(nodes[0].start, 1, 1) != nodes[0] || s.exactly(nodes[0].start, 1) != nodes[0] {
+	if s.holding(nodes[0].start(), 1, 1) != nodes[0] || s.exactly(nodes[0].start(), 1) != nodes[0] {
 		t.Fatal("the last live node was lost")
 	}
 }
@@ -413,7 +413,7 @@ func checkSet(t *testing.T, s *liveSet, want []*node, log2n int) {
 		at := map[*node]bool{}
 		var last *node
 		for x := ix.head[l].Load(); x != nil; x = x.next[l].Load() {
-			if last != nil && x.start <= last.start {
+			if last != nil && x.start() <= last.start() {
 				t.Fatalf("level %d out of order", l)
 			}
 			if len(x.next) <= l || below != nil && !below[x] {
@@ -445,43 +445,43 @@ func checkSet(t *testing.T, s *liveSet, want []*node, log2n int) {
 	worst, total, worstProbe, totalProbe := 0, 0, 0, 0
 	tab := s.ends.Load()
 	for i, x := range want {
-		l := searchLength(ix, x.start)
+		l := searchLength(ix, x.start())
 		worst, total = max(worst, l), total+l
-		l = probeLength(tab, x.end)
+		l = probeLength(tab, x.end())
 		worstProbe, totalProbe = max(worstProbe, l), totalProbe+l
 		if i%16 != 0 && i != len(want)-1 {
 			continue // every kind of slice of one node in 16, to keep -race quick
 		}
-		n := x.end - x.start
+		n := x.end() - x.start()
 		for _, c := range []struct {
 			what    string
 			p, n, c uintptr
 		}{
-			{"whole", x.start, n, n},
-			{"whole, capacity cut", x.start, n, n - 1},
-			{"last byte", x.end - 1, 1, 1},
-			{"first byte, capacity cut", x.start, 1, 1},
-			{"empty at the start", x.start, 0, 0},
+			{"whole", x.start(), n, n},
+			{"whole, capacity cut", x.start(), n, n - 1},
+			{"last byte", x.end() - 1, 1, 1},
+			{"first byte, capacity cut", x.start(), 1, 1},
+			{"empty at the start", x.start(), 0, 0},
 		} {
 			if got := s.holding(c.p, c.n, c.c); got != x {
 				t.Fatalf("node %d, %s: holding found %p; want %p", i, c.what, got, x)
 			}
 		}
-		next := i+1 < len(want) && want[i+1].start == x.end
-		if got := s.holding(x.end, 0, 0); next && got != want[i+1] || !next && got != x {
+		next := i+1 < len(want) && want[i+1].start() == x.end()
+		if got := s.holding(x.end(), 0, 0); next && got != want[i+1] || !next && got != x {
 			t.Fatalf("node %d: an empty slice at its end found %p", i, got)
 		}
-		if got := s.holding(x.start, n+1, n+1); got != nil {
+		if got := s.holding(x.start(), n+1, n+1); got != nil {
 			t.Fatalf("node %d: a slice one byte longer found %p", i, got)
 		}
-		if got := s.exactly(x.start, n); got != x {
+		if got := s.exactly(x.start(), n); got != x {
 			t.Fatalf("node %d: exactly found %p", i, got)
 		}
-		if got := s.exactly(x.start, n-1); got != nil {
+		if got := s.exactly(x.start(), n-1); got != nil {
 			t.Fatalf("node %d: exactly found %p for a shorter slice", i, got)
 		}
 	}
-	if x := ix.find(want[0].start - 1); x != nil {
+	if x := ix.find(want[0].start() - 1); x != nil {
 		t.Fatal("find of the byte before the first node found one")
 	}
 	mean, meanProbe := float64(total)/float64(len(want)), float64(totalProbe)/float64(len(want))
@@ -508,7 +508,7 @@ func searchLength(ix *skipList, p uintptr) int {
 				break
 			}
 			visited++
-			if y.start > p {
+			if y.start() > p {
 				break
 			}
 			links = y.next
@@ -521,7 +521,7 @@ func searchLength(ix *skipList, p uintptr) int {
 func probeLength(t *endTable, end uintptr) int {
 	mask := uintptr(len(t.slots) - 1)
 	for i, k := t.home(end), 1; ; i, k = (i+1)&mask, k+1 {
-		if x := t.slots[i].Load(); x == nil || x.end == end {
+		if x := t.slots[i].Load(); x == nil || x.end() == end {
 			return k
 		}
 	}
@@ -560,4 +560,89 @@ func TestRegistryFindsPendingNodes(t *testing.T) {
 			t.Fatalf("round %d: a cut slice of an unregistered mapping found one", round)
 		}
 	}
+}
+
+// TestReusedNodesNeverMisleadLookups: goroutines that Map and Unmap reuse
+// region and node pairs (recycle) while others look mappings up, whole, by
+// a tail and cut (a cut slice goes to idx and settles the pending nodes,
+// so some pairs have been in idx and must not be reused), and read them
+// with ReadAt. Every lookup must find its own mapping at its own offset,
+// and, under -race, no read of a reused node may race with its rewrite.
+func TestReusedNodesNeverMisleadLookups(t *testing.T) {
+	const stays, churners, readers = 24, 2, 2
+	stay := make([]MMap, stays)
+	want := make([]*region, stays)
+	for i := range stay {
+		stay[i] = mustMap(t, nil, (i%3+1)*page, RDWR, ANON, 0)
+		t.Cleanup(func() { mustUnmap(t, &stay[i]) })
+		stay[i][0] = byte(i)
+		want[i], _ = lookup(stay[i])
+	}
+	var done atomic.Bool
+	var wg sync.WaitGroup
+	fail := func(format string, args ...any) {
+		t.Errorf(format, args...)
+		done.Store(true)
+	}
+	for w := range readers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			p := make([]byte, 1)
+			for k := 0; !done.Load(); k++ {
+				i := (k*7 + w) % stays
+				m := stay[i]
+				if r, off := lookup(m); r != want[i] || off != 0 {
+					fail("mapping %d, whole: found %p at %d; want %p at 0", i, r, off, want[i])
+					return
+				}
+				if r, off := lookup(m[1:]); r != want[i] || off != 1 {
+					fail("mapping %d, by its tail: found %p at %d; want %p at 1", i, r, off, want[i])
+					return
+				}
+				if r, off := lookup(m[2:3:3]); r != want[i] || off != 2 {
+					fail("mapping %d, cut: found %p at %d; want %p at 2", i, r, off, want[i])
+					return
+				}
+				if n, err := m.ReadAt(p, 0); n != 1 || err != nil || p[0] != byte(i) {
+					fail("mapping %d: ReadAt gave %d, %v, %d", i, n, err, p[0])
+					return
+				}
+			}
+		}()
+	}
+	for c := range churners {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for k := 0; !done.Load(); k++ {
+				// Lengths vary, so that a reused node takes new bounds.
+				n := (k%4 + 1) * page
+				m, err := MapRegion(nil, n, RDWR, ANON, 0)
+				if err != nil {
+					fail("churner %d: %v", c, err)
+					return
+				}
+				m[n-1] = byte(c)
+				r, off := lookup(m)
+				if r == nil || off != 0 || r.start() != addr(m) || r.len != n {
+					fail("churner %d: a fresh %d-byte mapping at %#x found %+v at %d", c, n, addr(m), r, off)
+					return
+				}
+				if k%2 == 0 {
+					if r2, off := lookup(m[1:2:2]); r2 != r || off != 1 {
+						fail("churner %d: a cut slice of a fresh mapping found %p at %d; want %p at 1", c, r2, off, r)
+						return
+					}
+				}
+				if err := m.Unmap(); err != nil {
+					fail("churner %d: %v", c, err)
+					return
+				}
+			}
+		}()
+	}
+	time.Sleep(300 * time.Millisecond)
+	done.Store(true)
+	wg.Wait()
 }
