@@ -17,8 +17,9 @@ func TestTimingsKeepEveryRoundInOrder(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// Rounds alternate: 1, 11, 12, 22, 23, 33.
-	want := timings{{1, 12, 23}, nil, {11, 22, 33}}
+	// Each round starts one variant further on: 0 then 2 (1 is nil), then
+	// 2 then 0, then 2 then 0: 1, 11 | 21, 22 | 32, 33.
+	want := timings{{1, 22, 33}, nil, {11, 21, 32}}
 	for i := range want {
 		if len(tm[i]) != len(want[i]) {
 			t.Fatalf("variant %d: %v, want %v", i, tm[i], want[i])
@@ -34,11 +35,11 @@ func TestTimingsKeepEveryRoundInOrder(t *testing.T) {
 	}
 	// Ratios pair round k with round k, not best with best.
 	r := tm.ratios(2, 0)
-	if len(r) != 3 || r[0] != 33.0/23 || r[2] != 11 {
-		t.Errorf("ratios %v, want [33/23 22/12 11] sorted", r)
+	if len(r) != 3 || r[0] != 21.0/22 || r[1] != 32.0/33 || r[2] != 11 {
+		t.Errorf("ratios %v, want [21/22 32/33 11]", r)
 	}
-	if q := quantile(r, 0.5); q != 22.0/12 {
-		t.Errorf("median %v, want %v", q, 22.0/12)
+	if q := quantile(r, 0.5); q != 32.0/33 {
+		t.Errorf("median %v, want %v", q, 32.0/33)
 	}
 	if q := quantile(nil, 0.5); q != 0 {
 		t.Errorf("quantile of nothing: %v", q)

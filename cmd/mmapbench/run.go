@@ -111,11 +111,16 @@ func interleave(rounds int, vs ...variant) ([]float64, error) {
 // nanoseconds per operation in round k (none for a nil variant).
 type timings [][]float64
 
-// interleaveRounds is interleave keeping every round.
+// interleaveRounds is interleave keeping every round. Each round starts
+// one variant further on, so that none always runs right after the same
+// other (a C variant starts a process, and whatever follows it finds
+// caches and the kernel's state disturbed).
 func interleaveRounds(rounds int, vs ...variant) (timings, error) {
 	t := make(timings, len(vs))
-	for range rounds {
-		for i, v := range vs {
+	for k := range rounds {
+		for j := range vs {
+			i := (k + j) % len(vs)
+			v := vs[i]
 			if v == nil {
 				continue
 			}
