@@ -81,26 +81,28 @@ func (b *bench) mapUnmap(what string, f *os.File) error {
 		return err
 	}
 	what = "map+unmap, " + what
-	oursCell := cell{Name: "MapRegion+Unmap", NS: t.best(ours)}
-	vsSys := newRow(what, "map", cell{Name: "syscall.Mmap+Munmap", NS: t.best(sys)}, oursCell, 1.10)
+	oursCell := cell{Name: "MapRegion+Unmap"}
+	vsSys := pairedRow(what, "map", t, sys, ours, cell{Name: "syscall.Mmap+Munmap"}, oursCell, 1.10)
 	r := t.ratios(ours, sys)
 	// What the package adds is a fixed cost a pair, so the ratio depends on
 	// what the kernel's half costs on the machine: say where it would hold.
-	extra := t.best(ours) - t.best(sys)
-	spread := fmt.Sprintf("together %s a pair, which is within the target wherever syscall.Mmap+Munmap takes %s or more (here %s); round by round, ours/base ran %.2fx to %.2fx (quartiles), median %.2fx, in this run",
-		nsString(extra), nsString(extra/(vsSys.Target.MaxRatio-1)), nsString(t.best(sys)), quantile(r, 0.25), quantile(r, 0.75), quantile(r, 0.5))
+	// The costs are the median per-round ratios' excess, in the median
+	// round's time of syscall.Mmap, so that they add up to the row's ratio.
+	excess := func(num int) float64 { return (quantile(t.ratios(num, sys), 0.5) - 1) * t.median(sys) }
+	extra := excess(ours)
+	spread := fmt.Sprintf("together %s a pair, which is within the target wherever syscall.Mmap+Munmap takes %s or more (here %s); round by round, ours/base ran %.2fx to %.2fx (quartiles) in this run",
+		nsString(extra), nsString(extra/(vsSys.Target.MaxRatio-1)), nsString(t.median(sys)), quantile(r, 0.25), quantile(r, 0.75))
 	if f == nil {
-		vsSys.missedBecause("syscall.Mmap keeps no record of its mapping; MapRegion registers it, so that Unmap can refuse a derived slice or a second unmap, and allocates the record: %s", spread)
+		vsSys.missedBecause("syscall.Mmap keeps no record of its mapping; MapRegion registers it, so that Unmap can refuse a derived slice or a second unmap: %s", spread)
 		b.add(vsSys)
 	} else {
-		heldCell := cell{Name: "syscall.Mmap+Munmap, descriptor held", NS: t.best(sysHeld)}
-		vsSys.missedBecause("syscall.Mmap takes a bare descriptor number; MapRegion holds f's descriptor for the call, so that a concurrent Close cannot hand the number to another file (syscall.Mmap so held took %s, +%s), and registers the mapping, so that Unmap can refuse a derived slice (the other %s): %s",
-			nsString(t.best(sysHeld)), nsString(t.best(sysHeld)-t.best(sys)), nsString(t.best(ours)-t.best(sysHeld)), spread)
-		b.add(vsSys, newRow(what, "map", heldCell, oursCell, 0))
+		vsSys.missedBecause("syscall.Mmap takes a bare descriptor number; MapRegion holds f's descriptor for the call, so that a concurrent Close cannot hand the number to another file (syscall.Mmap so held took %s, %s more), and registers the mapping, so that Unmap can refuse a derived slice (the other %s): %s",
+			nsString(t.median(sysHeld)), nsString(excess(sysHeld)), nsString(extra-excess(sysHeld)), spread)
+		b.add(vsSys, pairedRow(what, "map", t, sysHeld, ours, cell{Name: "syscall.Mmap+Munmap, descriptor held"}, oursCell, 0))
 	}
 	// The C loop is the floor a Go program cannot reach: Go's own system
 	// call path (syscall.Mmap) costs more than it, so it has no target.
-	b.add(newRow(what, "map", b.cCell("C mmap+munmap loop", t.best(c)), oursCell, 0))
+	b.add(pairedRow(what, "map", t, c, ours, b.cCell("C mmap+munmap loop", 0), oursCell, 0))
 	return nil
 }
 

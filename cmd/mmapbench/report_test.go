@@ -87,3 +87,28 @@ func TestMissedTargetSaysWhyAndMetOneDoesNot(t *testing.T) {
 		t.Errorf("JSON lost the why: %+v, %+v", back.Rows[0].Target, back.Rows[1].Target)
 	}
 }
+
+// TestPairedRowTakesMediansNotLuckyRounds: one lucky baseline round would
+// make the fastest rounds' ratio 1.5x; rounds run back to back say 1.0x.
+func TestPairedRowTakesMediansNotLuckyRounds(t *testing.T) {
+	tm := timings{{100, 150, 150, 150, 150}, {150, 150, 150, 150, 150}}
+	r := pairedRow("map+unmap", "map", tm, 0, 1, cell{Name: "base"}, cell{Name: "ours"}, 1.10)
+	if !r.Paired || r.Ratio != 1 || r.Base.NS != 150 || r.Ours.NS != 150 || !r.Target.Met {
+		t.Fatalf("paired row %+v, target %+v; want medians 150 and 150, ratio 1, met", r, r.Target)
+	}
+	if best := newRow("map+unmap", "map", cell{NS: tm.best(0)}, cell{NS: tm.best(1)}, 1.10); best.Ratio != 1.5 || best.Target.Met {
+		t.Fatalf("the fastest rounds' ratio is %v; the test wants it to differ", best.Ratio)
+	}
+	na := pairedRow("map+unmap", "map", tm, 0, 1, cell{Name: "C", NA: "n/a (no cc)"}, cell{Name: "ours"}, 0)
+	if na.Paired || na.Ratio != 0 || na.Base.NS != 0 {
+		t.Fatalf("a row whose baseline was not measured: %+v", na)
+	}
+
+	var out strings.Builder
+	if err := (&results{Rows: []row{r, na}}).writeTable(&out); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out.String(), "1.00x*") || !strings.Contains(out.String(), "\n* the median round of each side") {
+		t.Errorf("the table does not mark the paired ratio and say what it is:\n%s", out.String())
+	}
+}

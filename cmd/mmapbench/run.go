@@ -141,6 +141,11 @@ func (t timings) best(i int) float64 {
 	return slices.Min(t[i])
 }
 
+// median is variant i's median round, 0 for none.
+func (t timings) median(i int) float64 {
+	return quantile(slices.Sorted(slices.Values(t[i])), 0.5)
+}
+
 // ratios is variant num's time over variant den's, round by round, sorted:
 // the two ran back to back, so each ratio saw the same state of the
 // machine, and their spread is how far this machine moves a ratio.
