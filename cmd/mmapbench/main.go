@@ -18,11 +18,13 @@
 // arena with base pages and hugepages; flushing one dirty page of a large
 // mapping; and the residency query of a large mapping against C mincore and
 // fincore(1). Each cell is the best of several rounds, the baseline and
-// this package interleaved in the same run. Under the table, each missed
-// target gets a line saying why, from what this run measured: for
-// map+unmap, what the descriptor hold and the registry cost and how far
-// the ratio moved from round to round; for a full scan, the C floor's own
-// ratio to read(2).
+// this package interleaved in the same run; the map+unmap rows (marked *)
+// give median rounds and the median of per-round ratios instead, since the
+// kernel's cost of the pair moves between states that outlast a round.
+// Under the table, each missed target gets a line saying why, from what
+// this run measured: for map+unmap, what the descriptor hold and the rest
+// cost and the system call cost at which they would meet the target; for
+// a full scan, the C floor's own ratio to read(2).
 //
 // The C baselines come from floor.c, embedded in this program and built
 // with cc at run time; without a C compiler those cells say "n/a (no cc)".
