@@ -26,8 +26,8 @@ import (
 // descriptor held as MapRegion holds it, which tells the price of that
 // safety from the rest.
 func (b *bench) mapUnmap(what string, f *os.File) error {
-	// Many short rounds: a syscall pair costs microseconds, and on a shared
-	// VM the best of many short rounds is the steadiest figure.
+	// Many short rounds: a syscall pair costs microseconds, and the rows
+	// compare rounds run back to back (pairedRow).
 	const ops = 2000
 	// Anonymous: private read-write. File: shared read-only.
 	fd, sysProt, sysFlags, prot, flags := -1, syscall.PROT_READ|syscall.PROT_WRITE, syscall.MAP_PRIVATE|syscall.MAP_ANON, mmap.RDWR, mmap.ANON
@@ -75,7 +75,8 @@ func (b *bench) mapUnmap(what string, f *os.File) error {
 	// The C floor runs apart, against this package alone: each of its
 	// rounds starts a process, and the round after one finds the kernel
 	// busy with the exit, which disturbed the rows with the target.
-	const sys, ours, sysHeld, c = 0, 1, 2, 0
+	const sys, ours, sysHeld = 0, 1, 2 // in t
+	const cFloor, cOurs = 0, 1         // in tc
 	t, err := interleaveRounds(6*b.rounds, func() (float64, error) { return perOp(ops, sysPair) }, oursPair, held)
 	if err != nil {
 		return err
@@ -92,8 +93,8 @@ func (b *bench) mapUnmap(what string, f *os.File) error {
 	// what the kernel's half costs on the machine: say where it would hold.
 	// The costs are the median per-round ratios' excess, in the median
 	// round's time of syscall.Mmap, so that they add up to the row's ratio.
-	excess := func(num int) float64 { return (quantile(t.ratios(num, sys), 0.5) - 1) * t.median(sys) }
-	extra := excess(ours)
+	excess := func(ratios []float64) float64 { return (quantile(ratios, 0.5) - 1) * t.median(sys) }
+	extra := excess(r)
 	spread := fmt.Sprintf("together %s a pair, which is within the target wherever syscall.Mmap+Munmap takes %s or more (here %s); round by round, ours/base ran %.2fx to %.2fx (quartiles) in this run",
 		nsString(extra), nsString(extra/(vsSys.Target.MaxRatio-1)), nsString(t.median(sys)), quantile(r, 0.25), quantile(r, 0.75))
 	if f == nil {
@@ -101,12 +102,12 @@ func (b *bench) mapUnmap(what string, f *os.File) error {
 		b.add(vsSys)
 	} else {
 		vsSys.missedBecause("syscall.Mmap takes a bare descriptor number; MapRegion holds f's descriptor for the call, so that a concurrent Close cannot hand the number to another file (syscall.Mmap so held took %s, %s more), and registers the mapping, so that Unmap can refuse a derived slice (the other %s): %s",
-			nsString(t.median(sysHeld)), nsString(excess(sysHeld)), nsString(extra-excess(sysHeld)), spread)
+			nsString(t.median(sysHeld)), nsString(excess(t.ratios(sysHeld, sys))), nsString(extra-excess(t.ratios(sysHeld, sys))), spread)
 		b.add(vsSys, pairedRow(what, "map", t, sysHeld, ours, cell{Name: "syscall.Mmap+Munmap, descriptor held"}, oursCell, 0))
 	}
 	// The C loop is the floor a Go program cannot reach: Go's own system
 	// call path (syscall.Mmap) costs more than it, so it has no target.
-	b.add(pairedRow(what, "map", tc, c, 1, b.cCell("C mmap+munmap loop", 0), oursCell, 0))
+	b.add(pairedRow(what, "map", tc, cFloor, cOurs, b.cCell("C mmap+munmap loop", 0), oursCell, 0))
 	return nil
 }
 
